@@ -1,0 +1,10 @@
+module github.com/pmassist/pmassist
+
+go 1.26.0
+
+require (
+	github.com/gorilla/mux v1.8.1 // indirect
+	go.etcd.io/bbolt v1.4.3 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
