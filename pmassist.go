@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,15 +25,33 @@ var (
 // crockford is the alphabet of ids: lower-case Crockford base32 (no i, l, o, u).
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 
+var idState struct {
+	sync.Mutex
+	last [16]byte
+}
+
 // NewID returns a new opaque, globally unique id: 26 characters encoding a
-// 48-bit millisecond timestamp followed by 80 random bits, so that ids sort by
-// creation time. Ids are never reused, across tenants or otherwise.
+// 48-bit millisecond timestamp followed by 80 random bits. Within one
+// millisecond the random part is incremented instead of drawn again, so ids
+// made by one process sort in the order they were made. Ids are never
+// reused, across tenants or otherwise.
 func NewID() string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
+	idState.Lock()
+	defer idState.Unlock()
+	if string(b[:6]) <= string(idState.last[:6]) {
+		b = idState.last
+		for i := 15; i >= 6; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else if _, err := rand.Read(b[6:]); err != nil {
 		panic("pmassist: no randomness: " + err.Error())
 	}
+	idState.last = b
 	return encode128(b)
 }
 

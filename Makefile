@@ -1,0 +1,30 @@
+# PM Assistant — one binary, one data file.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X github.com/pmassist/pmassist.Version=$(VERSION) -X github.com/pmassist/pmassist.Commit=$(COMMIT)
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+
+.PHONY: build run test lint clean
+
+## build: a static binary at bin/pmassist (the same command the Dockerfile runs)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/pmassist ./cmd/pmassist
+
+## run: build and serve on :8080 with data in ./data
+run: build
+	./bin/pmassist serve
+
+## test: lint, then every test with the race detector
+test: lint
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt, go vet and staticcheck must be clean
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+clean:
+	rm -rf bin

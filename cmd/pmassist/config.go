@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/server"
+)
+
+// Config is every setting of `pmassist serve` (config.md). A flag wins over
+// the environment, the environment over the default.
+type Config struct {
+	Addr        string
+	DataDir     string
+	BaseURL     string
+	Signup      string
+	DefaultTier string
+	LogLevel    string
+	LogFormat   string
+	// MasterKey is PMASSIST_MASTER_KEY (base64 of 32 bytes); empty means the
+	// key file in the data folder.
+	MasterKey string
+	// StripeSecretKey only decides the default tier for now.
+	StripeSecretKey string
+}
+
+// usageError is a bad command line or setting: one line, exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func invalid(setting, env, value, why string) error {
+	name := "--" + setting
+	if env != "" {
+		name = env + " / " + name
+	}
+	return &usageError{fmt.Sprintf("invalid %s %q: %s", name, value, why)}
+}
+
+// envOr returns the environment variable's value, or def when it is unset.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// registerDataFlag adds --data, shared by every command that touches data.
+func registerDataFlag(fs *flag.FlagSet, getenv func(string) string, dst *string) {
+	fs.StringVar(dst, "data", envOr(getenv, "PMASSIST_DATA_DIR", "./data"), "folder of the data file and index (PMASSIST_DATA_DIR)")
+}
+
+// registerServeFlags binds the serve settings to fs with the environment as
+// defaults.
+func (c *Config) registerServeFlags(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "PMASSIST_ADDR", ":8080"), "listen address (PMASSIST_ADDR)")
+	registerDataFlag(fs, getenv, &c.DataDir)
+	fs.StringVar(&c.BaseURL, "base-url", envOr(getenv, "PMASSIST_BASE_URL", "http://localhost:8080"), "public URL of this appliance (PMASSIST_BASE_URL)")
+	fs.StringVar(&c.Signup, "signup", envOr(getenv, "PMASSIST_SIGNUP", server.SignupInvite), "sign-up mode: closed, invite or open (PMASSIST_SIGNUP)")
+	c.StripeSecretKey = getenv("PMASSIST_STRIPE_SECRET_KEY")
+	defTier := string(pmassist.TierEnterprise)
+	if c.StripeSecretKey != "" {
+		defTier = string(pmassist.TierFree)
+	}
+	fs.StringVar(&c.DefaultTier, "default-tier", envOr(getenv, "PMASSIST_DEFAULT_TIER", defTier), "tier of new tenants: free, pro or enterprise (PMASSIST_DEFAULT_TIER)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "PMASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (PMASSIST_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", getenv("PMASSIST_LOG_FORMAT"), "text or json; default text on a terminal, else json (PMASSIST_LOG_FORMAT)")
+	c.MasterKey = getenv("PMASSIST_MASTER_KEY")
+}
+
+// Validate checks every setting and names the first one at fault.
+func (c *Config) Validate() error {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return invalid("addr", "PMASSIST_ADDR", c.Addr, "must be host:port, e.g. :8080")
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return invalid("data", "PMASSIST_DATA_DIR", c.DataDir, "must not be empty")
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return invalid("base-url", "PMASSIST_BASE_URL", c.BaseURL, "must be an http(s) URL with a host and no path, e.g. https://pm.example.com")
+	}
+	switch c.Signup {
+	case server.SignupClosed, server.SignupInvite, server.SignupOpen:
+	default:
+		return invalid("signup", "PMASSIST_SIGNUP", c.Signup, "must be closed, invite or open")
+	}
+	if !pmassist.Tier(c.DefaultTier).Valid() {
+		return invalid("default-tier", "PMASSIST_DEFAULT_TIER", c.DefaultTier, "must be free, pro or enterprise")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return invalid("log-level", "PMASSIST_LOG_LEVEL", c.LogLevel, "must be debug, info, warn or error")
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return invalid("log-format", "PMASSIST_LOG_FORMAT", c.LogFormat, "must be text or json")
+	}
+	if c.MasterKey != "" {
+		if k, err := base64.StdEncoding.DecodeString(c.MasterKey); err != nil || len(k) != 32 {
+			// The value itself is a secret: never echo it.
+			return &usageError{"invalid PMASSIST_MASTER_KEY: must be the base64 encoding of 32 bytes (e.g. `openssl rand -base64 32`)"}
+		}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	switch s {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s))
+	}
+	return l, errors.New("unknown level")
+}
+
+// newLogger builds the structured logger; text on a terminal, else JSON.
+func newLogger(c *Config, w *os.File) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	format := c.LogFormat
+	if format == "" {
+		format = "json"
+		if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,213 @@
+// Package server is PM Assistant's HTTP layer: the gorilla/mux routes of the
+// JSON API (api.md) and of the server-rendered pages, the middleware that
+// every request passes (request id, logs, security headers, body limit,
+// authentication, CSRF), and the handlers. It depends on the domain's service
+// interfaces and on ui; it never opens the data file or calls a provider.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/password"
+	"github.com/pmassist/pmassist/ui"
+)
+
+// Sign-up modes (config.md PMASSIST_SIGNUP).
+const (
+	SignupClosed = "closed"
+	SignupInvite = "invite"
+	SignupOpen   = "open"
+)
+
+// Config holds the settings the HTTP layer needs; it is passed in, never read
+// from globals.
+type Config struct {
+	BaseURL     string        // public URL, e.g. https://pm.example.com
+	SignupMode  string        // closed, invite or open
+	DefaultTier pmassist.Tier // tier of tenants created by setup and sign-up
+	Logger      *slog.Logger
+	// Now is the clock; tests move it to expire sessions and invitations.
+	Now func() time.Time
+	// PasswordParams are the argon2id costs of new password hashes.
+	PasswordParams password.Params
+}
+
+// Services are the domain services the handlers use.
+type Services struct {
+	Tenants     pmassist.TenantService
+	Users       pmassist.UserService
+	Members     pmassist.MemberService
+	Sessions    pmassist.SessionService
+	Tokens      pmassist.APITokenService
+	Invitations pmassist.InvitationService
+	Audit       pmassist.AuditService
+	// Ready reports the state of each dependency for /readyz: a nil error
+	// means ready.
+	Ready func(ctx context.Context) map[string]error
+}
+
+// Server serves the API and the pages.
+type Server struct {
+	cfg       Config
+	svc       Services
+	logger    *slog.Logger
+	now       func() time.Time
+	secure    bool // cookies get the Secure flag (https base URL)
+	templates *ui.Templates
+	throttle  *loginThrottle
+	handler   http.Handler
+	router    *mux.Router
+
+	ln   net.Listener
+	http *http.Server
+	done chan error
+}
+
+// New builds a server; it fails when a setting is invalid or a page template
+// does not parse.
+func New(cfg Config, svc Services) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PasswordParams == (password.Params{}) {
+		cfg.PasswordParams = password.Default
+	}
+	switch cfg.SignupMode {
+	case "":
+		cfg.SignupMode = SignupInvite
+	case SignupClosed, SignupInvite, SignupOpen:
+	default:
+		return nil, errors.New("server: sign-up mode must be closed, invite or open")
+	}
+	if cfg.DefaultTier == "" {
+		cfg.DefaultTier = pmassist.TierEnterprise
+	}
+	if !cfg.DefaultTier.Valid() {
+		return nil, errors.New("server: default tier must be free, pro or enterprise")
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, errors.New("server: base URL must be an absolute http(s) URL")
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	tpl, err := ui.New()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		svc:       svc,
+		logger:    cfg.Logger,
+		now:       func() time.Time { return cfg.Now().UTC() },
+		secure:    base.Scheme == "https",
+		templates: tpl,
+		throttle:  newLoginThrottle(),
+	}
+	s.router = s.routes()
+	s.handler = s.middleware(s.router)
+	return s, nil
+}
+
+// Handler returns the server's root handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Open listens on addr and serves in the background until Close.
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.done = make(chan error, 1)
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on (useful with ":0").
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting connections and waits for running requests to
+// finish, up to ctx's deadline.
+func (s *Server) Close(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	err := s.http.Shutdown(ctx)
+	if serveErr := <-s.done; err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
+	// Paths are matched as sent: "/api/v1/tokens/../x" is not found rather
+	// than redirected somewhere else.
+	r.SkipClean(true)
+	r.Use(s.recordRoute)
+
+	s.registerHealthRoutes(r)
+	s.registerAuthRoutes(r)
+	s.registerTokenRoutes(r)
+	s.registerTenantRoutes(r)
+	s.registerMemberRoutes(r)
+	s.registerAdminRoutes(r)
+	s.registerPageRoutes(r)
+	return r
+}
+
+// v1 prefixes every API path. The API routes hang off the root router, not
+// a mux subrouter, so that a wrong method answers 405 rather than 404.
+const v1 = "/api/v1"
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		s.writeError(w, r, pmassist.Errorf(pmassist.ENOTFOUND, "no such API endpoint"))
+		return
+	}
+	s.renderError(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+}
+
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: pmassist.EINVALID, Message: "method " + r.Method + " is not allowed on this path",
+		}})
+		return
+	}
+	s.renderError(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that request.")
+}

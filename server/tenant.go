@@ -1,0 +1,74 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/pmassist/pmassist"
+)
+
+func (s *Server) registerTenantRoutes(r *mux.Router) {
+	r.HandleFunc(v1+"/tenant", s.member(pmassist.RoleMember, s.handleGetTenant)).Methods(http.MethodGet)
+	r.HandleFunc(v1+"/audit", s.member(pmassist.RoleAdmin, s.handleListAudit)).Methods(http.MethodGet)
+}
+
+// usageJSON is a tenant's consumption against its plan; a nil limit is
+// unlimited. Items and integrations are counted from the ingestion and
+// connection issues on; until then they are zero.
+type usageJSON struct {
+	Period            string `json:"period"`
+	ItemsIngested     int    `json:"items_ingested"`
+	ItemsLimit        *int   `json:"items_limit"`
+	Integrations      int    `json:"integrations"`
+	IntegrationsLimit *int   `json:"integrations_limit"`
+}
+
+func limitJSON(n int) *int {
+	if n == pmassist.Unlimited {
+		return nil
+	}
+	return &n
+}
+
+func usageOf(t *pmassist.Tenant, now time.Time) usageJSON {
+	p := pmassist.PlanFor(t.Tier)
+	return usageJSON{Period: now.Format("2006-01"), ItemsLimit: limitJSON(p.ItemsPerMonth), IntegrationsLimit: limitJSON(p.Integrations)}
+}
+
+func (s *Server) handleGetTenant(w http.ResponseWriter, r *http.Request, id *identity) {
+	writeJSON(w, http.StatusOK, struct {
+		*tenantJSON
+		Usage usageJSON `json:"usage"`
+	}{toTenantJSON(id.tenant), usageOf(id.tenant, s.now())})
+}
+
+type auditJSON struct {
+	At      time.Time         `json:"at"`
+	Actor   string            `json:"actor"`
+	Action  string            `json:"action"`
+	Target  string            `json:"target"`
+	Details map[string]string `json:"details"`
+}
+
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, id *identity) {
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, next, err := s.svc.Audit.ListAuditEvents(r.Context(), pmassist.AuditFilter{Cursor: cursor, Limit: limit})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]auditJSON, 0, len(events))
+	for _, e := range events {
+		d := e.Details
+		if d == nil {
+			d = map[string]string{}
+		}
+		out = append(out, auditJSON{At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Details: d})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_cursor": next})
+}
