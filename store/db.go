@@ -1,0 +1,220 @@
+// Package store keeps all of PM Assistant's records in one bbolt file and
+// implements the pmassist service interfaces on top of it. It is the only
+// package that opens the data file; everyone else sees the interfaces.
+//
+// The data file holds this bucket tree ("/" ends a bucket, the rest are keys):
+//
+//	meta/                        "schema_version" -> 8-byte big-endian uint64; "app" -> "pmassist"
+//	users/                       <user id> -> User JSON
+//	users_by_email/              <normalized email> -> user id
+//	user_tenants/<user id>/      <tenant id> -> role          (nested bucket per user)
+//	sessions/                    <id hash> -> Session JSON
+//	api_token_hashes/            <hash> -> "<tenant id>/<token id>"
+//	invitation_hashes/           <hash> -> "<tenant id>/<invitation id>"
+//	t/<tenant id>                (one TOP-LEVEL bucket per tenant; bucket name is "t/" + id)
+//	   "tenant" (key)            -> Tenant JSON
+//	   members/                  <user id> -> Membership JSON
+//	   api_tokens/               <token id> -> APIToken JSON
+//	   invitations/              <invitation id> -> Invitation JSON
+//	   audit/                    <8-byte BE unix nanos><8-byte BE sequence> -> AuditEvent JSON
+//
+// Each tenant gets its own top-level bucket so that a tenant-scoped call can
+// only reach its tenant's records by construction: it resolves "t/<id>" from
+// the context's tenant once and never looks anywhere else. The global buckets
+// hold what must be found before a tenant is known (users, sessions, and the
+// secret hashes that lead a request to its tenant).
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pmassist/pmassist"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names and fixed keys of the tree drawn in the package comment.
+var (
+	bucketMeta             = []byte("meta")
+	bucketUsers            = []byte("users")
+	bucketUsersByEmail     = []byte("users_by_email")
+	bucketUserTenants      = []byte("user_tenants")
+	bucketSessions         = []byte("sessions")
+	bucketAPITokenHashes   = []byte("api_token_hashes")
+	bucketInvitationHashes = []byte("invitation_hashes")
+
+	bucketMembers     = []byte("members")
+	bucketAPITokens   = []byte("api_tokens")
+	bucketInvitations = []byte("invitations")
+	bucketAudit       = []byte("audit")
+
+	keySchemaVersion = []byte("schema_version")
+	keyApp           = []byte("app")
+	keyTenant        = []byte("tenant")
+)
+
+// tenantPrefix starts the name of every tenant bucket.
+const tenantPrefix = "t/"
+
+// appName marks a data file as ours in meta/app.
+const appName = "pmassist"
+
+// tenantCollections are the sub-buckets every tenant bucket has. A migration
+// that adds a collection appends it here (for tenants created from then on)
+// and creates it in every existing tenant, so that code reading a tenant
+// bucket may rely on all of them being present.
+var tenantCollections = [][]byte{bucketMembers, bucketAPITokens, bucketInvitations, bucketAudit}
+
+// Options tune Open.
+type Options struct {
+	// Timeout bounds the wait for the file lock; 0 means 1s. Without a bound
+	// a second pmassist on the same folder would hang instead of saying why.
+	Timeout time.Duration
+	// NoSync skips fsync after each commit. Only tests may set it: a crash
+	// would lose committed data.
+	NoSync bool
+}
+
+// DB is the bbolt data file. It implements every pmassist service interface.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens (creating it if needed) the data file at path and brings its
+// schema up to date.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("data file %s is in use by another process (is another pmassist running?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open data file %s: %w", path, err)
+	}
+	if err := migrate(bdb, migrations); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &DB{bolt: bdb, path: path}, nil
+}
+
+// Close releases the data file. No call may be made afterwards.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path returns the path of the data file.
+func (db *DB) Path() string { return db.path }
+
+// SchemaVersion returns the schema version recorded in the data file.
+func (db *DB) SchemaVersion() (int, error) {
+	var v int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		v, err = schemaVersion(tx)
+		return err
+	})
+	return v, err
+}
+
+// Ping checks that the data file is open and readable, cheaply enough for a
+// readiness probe.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("data file has no meta bucket")
+		}
+		return nil
+	})
+}
+
+// view and update refuse to start a transaction for a caller that has
+// already given up; bbolt itself knows nothing of contexts.
+func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+// tenantBucket returns the bucket of a tenant, the only place a
+// tenant-scoped call may read or write.
+func tenantBucket(tx *bolt.Tx, tenantID string) (*bolt.Bucket, error) {
+	b := tx.Bucket(tenantBucketName(tenantID))
+	if b == nil {
+		return nil, pmassist.Errorf(pmassist.ENOTFOUND, "tenant not found")
+	}
+	return b, nil
+}
+
+func tenantBucketName(tenantID string) []byte { return []byte(tenantPrefix + tenantID) }
+
+// getJSON decodes the value at key into v and reports whether it was there.
+// Decoding copies, so v stays valid after the transaction ends.
+func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	return true, decode(key, data, v)
+}
+
+// decode unmarshals the value stored at key.
+func decode(key, data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode record %q: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode record %q: %w", key, err)
+	}
+	return b.Put(key, data)
+}
+
+func countKeys(b *bolt.Bucket) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// u64 encodes v big-endian so that byte order matches numeric order.
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// indexRef is the value of a hash index: the tenant and the id of the record
+// inside it.
+func indexRef(tenantID, id string) []byte { return []byte(tenantID + "/" + id) }
+
+func parseIndexRef(v []byte) (tenantID, id string, ok bool) {
+	tenantID, id, ok = strings.Cut(string(v), "/")
+	return tenantID, id, ok && tenantID != "" && id != ""
+}

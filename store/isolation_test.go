@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pmassist/pmassist"
+)
+
+// TestTenantIsolation calls every tenant-scoped method with tenant B's
+// context on tenant A's ids, and with no tenant at all. B must never see or
+// change A's records, and a call without a tenant must be refused.
+func TestTenantIsolation(t *testing.T) {
+	db := MustOpen(t)
+	a, alice := mustTenant(t, db, "A", "alice@example.com")
+	b, bob := mustTenant(t, db, "B", "bob@example.com")
+	actx := tenantCtx(a.ID)
+	carol := addMemberVia(t, db, actx, "carol@example.com", pmassist.RoleAdmin)
+	token := &pmassist.APIToken{UserID: alice.ID, Name: "a", Hash: "a-token"}
+	if err := db.CreateAPIToken(actx, token); err != nil {
+		t.Fatal(err)
+	}
+	inv := mustInvite(t, db, actx, "dave@example.com", "a-invitation")
+	event := mustAudit(t, db, actx, time.Time{}, "a-event")
+
+	// leak turns a listing that contains one of A's ids into an error.
+	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
+	n := 0
+	unique := func() string { n++; return fmt.Sprint("b-", n) }
+
+	cases := []struct {
+		method string
+		note   string
+		call   func(ctx context.Context) error
+		wantB  string // the error code expected with B's context
+	}{
+		{"FindMember", "", func(ctx context.Context) error {
+			_, err := db.FindMember(ctx, carol.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"ListMembers", "", func(ctx context.Context) error {
+			ms, err := db.ListMembers(ctx)
+			for _, m := range ms {
+				if m.UserID == alice.ID || m.UserID == carol.ID {
+					return leak("member", m.UserID)
+				}
+			}
+			return err
+		}, ""},
+		{"UpdateMemberRole", "", func(ctx context.Context) error {
+			_, err := db.UpdateMemberRole(ctx, carol.ID, pmassist.RoleMember)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"RemoveMember", "", func(ctx context.Context) error {
+			return db.RemoveMember(ctx, carol.ID)
+		}, pmassist.ENOTFOUND},
+		{"CreateAPIToken", " for A's user", func(ctx context.Context) error {
+			return db.CreateAPIToken(ctx, &pmassist.APIToken{UserID: alice.ID, Name: "x", Hash: unique()})
+		}, pmassist.ENOTFOUND},
+		{"CreateAPIToken", " claiming A", func(ctx context.Context) error {
+			tk := &pmassist.APIToken{TenantID: a.ID, UserID: bob.ID, Name: "x", Hash: unique()}
+			if err := db.CreateAPIToken(ctx, tk); err != nil {
+				return err
+			}
+			if tk.TenantID == a.ID {
+				return leak("token written into tenant", a.ID)
+			}
+			return nil
+		}, ""},
+		{"ListAPITokens", "", func(ctx context.Context) error {
+			tks, err := db.ListAPITokens(ctx, alice.ID)
+			if len(tks) > 0 {
+				return leak("token", tks[0].ID)
+			}
+			return err
+		}, ""},
+		{"FindAPIToken", "", func(ctx context.Context) error {
+			_, err := db.FindAPIToken(ctx, token.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"DeleteAPIToken", "", func(ctx context.Context) error {
+			return db.DeleteAPIToken(ctx, token.ID)
+		}, pmassist.ENOTFOUND},
+		{"TouchAPIToken", "", func(ctx context.Context) error {
+			return db.TouchAPIToken(ctx, token.ID, time.Now())
+		}, pmassist.ENOTFOUND},
+		{"CreateInvitation", "", func(ctx context.Context) error {
+			i := &pmassist.Invitation{TenantID: a.ID, Email: "eve@example.com", Role: pmassist.RoleOwner, TokenHash: unique()}
+			if err := db.CreateInvitation(ctx, i); err != nil {
+				return err
+			}
+			if i.TenantID == a.ID {
+				return leak("invitation written into tenant", a.ID)
+			}
+			return nil
+		}, ""},
+		{"ListInvitations", "", func(ctx context.Context) error {
+			list, err := db.ListInvitations(ctx)
+			for _, i := range list {
+				if i.ID == inv.ID {
+					return leak("invitation", i.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"DeleteInvitation", "", func(ctx context.Context) error {
+			return db.DeleteInvitation(ctx, inv.ID)
+		}, pmassist.ENOTFOUND},
+		{"CreateAuditEvent", "", func(ctx context.Context) error {
+			return db.CreateAuditEvent(ctx, &pmassist.AuditEvent{Actor: "b", Action: "b.test", Target: "b-event"})
+		}, ""},
+		{"ListAuditEvents", "", func(ctx context.Context) error {
+			list, _, err := db.ListAuditEvents(ctx, pmassist.AuditFilter{})
+			for _, e := range list {
+				if e.ID == event.ID {
+					return leak("audit event", e.ID)
+				}
+			}
+			return err
+		}, ""},
+	}
+
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.method] = true
+		t.Run(c.method+c.note+"/other tenant", func(t *testing.T) {
+			wantCode(t, c.call(tenantCtx(b.ID)), c.wantB)
+		})
+		t.Run(c.method+c.note+"/no tenant", func(t *testing.T) {
+			err := c.call(context.Background())
+			if msg := pmassist.ErrorMessage(err); msg != "no tenant in context" {
+				t.Errorf("without a tenant: %v", err)
+			}
+		})
+	}
+	for _, m := range tenantScopedMethods() {
+		if !covered[m] {
+			t.Errorf("tenant-scoped method %s has no isolation case", m)
+		}
+	}
+
+	// Tenant A is exactly as it was.
+	ms, err := db.ListMembers(actx)
+	if err != nil || len(ms) != 2 || ms[1].UserID != carol.ID || ms[1].Role != pmassist.RoleAdmin {
+		t.Errorf("A's members now %+v, %v", ms, err)
+	}
+	if tks, err := db.ListAPITokens(actx, alice.ID); err != nil || len(tks) != 1 || tks[0].LastUsedAt != nil {
+		t.Errorf("A's tokens now %+v, %v", tks, err)
+	}
+	if tk, err := db.FindAPITokenByHash(context.Background(), token.Hash); err != nil || tk.TenantID != a.ID {
+		t.Errorf("A's token by hash %+v, %v", tk, err)
+	}
+	if list, err := db.ListInvitations(actx); err != nil || len(list) != 1 || list[0].ID != inv.ID {
+		t.Errorf("A's invitations now %+v, %v", list, err)
+	}
+	if list, _, err := db.ListAuditEvents(actx, pmassist.AuditFilter{}); err != nil || len(list) != 1 || list[0].ID != event.ID {
+		t.Errorf("A's audit log now %+v, %v", list, err)
+	}
+}
+
+// tenantScopedMethods lists the methods of the tenant-scoped interfaces,
+// less those that find their tenant some other way, so that a method added
+// later without an isolation case fails the test above.
+func tenantScopedMethods() []string {
+	notScoped := map[string]bool{
+		"ListUserTenants":      true,
+		"FindAPITokenByHash":   true,
+		"FindInvitationByHash": true,
+		"AcceptInvitation":     true,
+	}
+	var names []string
+	for _, it := range []reflect.Type{
+		reflect.TypeFor[pmassist.MemberService](),
+		reflect.TypeFor[pmassist.APITokenService](),
+		reflect.TypeFor[pmassist.InvitationService](),
+		reflect.TypeFor[pmassist.AuditService](),
+	} {
+		for m := range it.Methods() {
+			if !notScoped[m.Name] {
+				names = append(names, m.Name)
+			}
+		}
+	}
+	return names
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migration brings the data file from version-1 to version.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *bolt.Tx) error
+}
+
+// migrations is the schema history, oldest first. Open runs, in one
+// transaction, every migration newer than the file's meta/schema_version and
+// records the last one it ran, so a crash midway leaves the file as it was.
+//
+// To change the schema, append a migration with the next version number.
+// Never edit or reorder one that has been released: data files in the field
+// have already run it and will not run it again. A migration that adds a
+// tenant collection must create it in every existing "t/" bucket and append
+// it to tenantCollections.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "global buckets",
+		up: func(tx *bolt.Tx) error {
+			// Spelled out rather than taken from the package's bucket
+			// variables, so that later additions cannot change what
+			// version 1 did.
+			for _, name := range []string{
+				"meta", "users", "users_by_email", "user_tenants",
+				"sessions", "api_token_hashes", "invitation_hashes",
+			} {
+				if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket(bucketMeta).Put(keyApp, []byte(appName))
+		},
+	},
+}
+
+// LatestSchemaVersion returns the schema version this build writes.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrate runs the migrations of list that the file has not run yet.
+func migrate(bdb *bolt.DB, list []migration) error {
+	latest := list[len(list)-1].version
+	return bdb.Update(func(tx *bolt.Tx) error {
+		if err := checkApp(tx); err != nil {
+			return err
+		}
+		current, err := schemaVersion(tx)
+		if err != nil {
+			return err
+		}
+		if current > latest {
+			return fmt.Errorf("data file schema version %d is newer than this pmassist supports (%d); upgrade pmassist", current, latest)
+		}
+		for _, m := range list {
+			if m.version <= current {
+				continue
+			}
+			if err := m.up(tx); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+			}
+			if err := tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(uint64(m.version))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkApp refuses files written by something else, before any migration
+// writes to them: a bbolt file of another program must stay untouched.
+func checkApp(tx *bolt.Tx) error {
+	errForeign := errors.New("not a PM Assistant data file")
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		// A new file has no buckets at all; one with buckets but no meta is
+		// someone else's.
+		if k, _ := tx.Cursor().First(); k != nil {
+			return errForeign
+		}
+		return nil
+	}
+	if app := meta.Get(keyApp); app != nil && string(app) != appName {
+		return errForeign
+	}
+	return nil
+}
+
+// schemaVersion reads meta/schema_version; a file without one is at 0.
+func schemaVersion(tx *bolt.Tx) (int, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("schema_version has %d bytes, want 8", len(v))
+	}
+	return int(binary.BigEndian.Uint64(v)), nil
+}

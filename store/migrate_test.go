@@ -1,0 +1,229 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func openBolt(t *testing.T, path string) *bolt.DB {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bdb
+}
+
+// counted wraps every migration of list so that calls[version] counts its runs.
+func counted(list []migration, calls map[int]int) []migration {
+	out := make([]migration, len(list))
+	for i, m := range list {
+		up := m.up
+		m.up = func(tx *bolt.Tx) error {
+			calls[m.version]++
+			return up(tx)
+		}
+		out[i] = m
+	}
+	return out
+}
+
+func TestMigrations_Numbered(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Errorf("migrations[%d] (%s) has version %d, want %d", i, m.name, m.version, i+1)
+		}
+		if m.name == "" || m.up == nil {
+			t.Errorf("migration %d lacks a name or a function", m.version)
+		}
+	}
+	if LatestSchemaVersion() != len(migrations) {
+		t.Errorf("LatestSchemaVersion() = %d, want %d", LatestSchemaVersion(), len(migrations))
+	}
+}
+
+func TestOpen_NewFileAtLatestVersion(t *testing.T) {
+	db := MustOpen(t)
+	v, err := db.SchemaVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != LatestSchemaVersion() {
+		t.Errorf("schema version %d, want %d", v, LatestSchemaVersion())
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketUsersByEmail, bucketUserTenants,
+			bucketSessions, bucketAPITokenHashes, bucketInvitationHashes} {
+			if tx.Bucket(name) == nil {
+				t.Errorf("bucket %s missing", name)
+			}
+		}
+		if app := tx.Bucket(bucketMeta).Get(keyApp); string(app) != "pmassist" {
+			t.Errorf("meta app = %q", app)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrate_RunsEachMigrationOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A later build appends a migration: only that one runs, and only once.
+	calls := map[int]int{}
+	next := LatestSchemaVersion() + 1
+	list := counted(append(migrations[:len(migrations):len(migrations)], migration{
+		version: next,
+		name:    "test",
+		up:      func(*bolt.Tx) error { return nil },
+	}), calls)
+	bdb := openBolt(t, path)
+	defer bdb.Close()
+	for range 2 {
+		if err := migrate(bdb, list); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v := 1; v < next; v++ {
+		if calls[v] != 0 {
+			t.Errorf("migration %d ran %d times on an up-to-date file", v, calls[v])
+		}
+	}
+	if calls[next] != 1 {
+		t.Errorf("new migration ran %d times, want 1", calls[next])
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		v, err := schemaVersion(tx)
+		if v != next {
+			t.Errorf("schema version %d, want %d", v, next)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrate_FreshFileRunsAll(t *testing.T) {
+	calls := map[int]int{}
+	bdb := openBolt(t, filepath.Join(t.TempDir(), "pmassist.db"))
+	defer bdb.Close()
+	if err := migrate(bdb, counted(migrations, calls)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations {
+		if calls[m.version] != 1 {
+			t.Errorf("migration %d ran %d times, want 1", m.version, calls[m.version])
+		}
+	}
+}
+
+func TestReopen_KeepsVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	for range 2 {
+		db, err := Open(path, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := db.SchemaVersion()
+		if err != nil || v != LatestSchemaVersion() {
+			t.Errorf("schema version %d, %v; want %d", v, err, LatestSchemaVersion())
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestOpen_NewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	newer := LatestSchemaVersion() + 1
+	bdb := openBolt(t, path)
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(uint64(newer)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = Open(path, Options{NoSync: true})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a newer data file succeeded")
+	}
+	want := fmt.Sprintf("data file schema version %d is newer than this pmassist supports (%d); upgrade pmassist",
+		newer, LatestSchemaVersion())
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to contain %q", err, want)
+	}
+}
+
+func TestOpen_ForeignFileRefused(t *testing.T) {
+	for name, setup := range map[string]func(tx *bolt.Tx) error{
+		"other app in meta": func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucket([]byte("meta"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte("app"), []byte("other"))
+		},
+		"buckets but no meta": func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucket([]byte("widgets"))
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "other.db")
+			bdb := openBolt(t, path)
+			if err := bdb.Update(setup); err != nil {
+				t.Fatal(err)
+			}
+			if err := bdb.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			db, err := Open(path, Options{NoSync: true})
+			if err == nil {
+				db.Close()
+				t.Fatal("Open of a foreign file succeeded")
+			}
+			if !strings.Contains(err.Error(), "not a PM Assistant data file") {
+				t.Errorf("error %q", err)
+			}
+			bdb = openBolt(t, path)
+			defer bdb.Close()
+			err = bdb.View(func(tx *bolt.Tx) error {
+				if tx.Bucket(bucketUsers) != nil {
+					t.Error("the foreign file was migrated")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
