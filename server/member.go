@@ -175,7 +175,8 @@ func (s *Server) acceptInvitation(ctx context.Context, ip, secret, name, pw stri
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.svc.Users.FindUserByEmail(ctx, inv.Email)
+	var u *pmassist.User
+	_, err = s.svc.Users.FindUserByEmail(ctx, inv.Email)
 	switch {
 	case err == nil:
 		if u, err = s.checkLogin(ctx, ip, inv.Email, pw); err != nil {
