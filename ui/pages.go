@@ -1,0 +1,167 @@
+package ui
+
+import "time"
+
+// NavItem is one entry of the sidebar. A Soon item is shown disabled with a
+// "soon" badge instead of a link.
+type NavItem struct {
+	Key, Label, Href string
+	Soon             bool
+}
+
+// TenantOption is one tenant in the sidebar switcher.
+type TenantOption struct {
+	ID, Name, Role string
+	Current        bool
+}
+
+// Banner is a global notice under the page header: Kind is "info", "warn" or
+// "error"; Href (an http(s) URL or a path on this site) links to the fix.
+type Banner struct {
+	Kind, Text, LinkText, Href string
+}
+
+// Layout is embedded in every page struct; it carries what the surrounding
+// chrome needs. The user fields are empty on anonymous pages.
+type Layout struct {
+	Title     string
+	Active    string // nav key of the current page
+	CSRFToken string // hidden field "csrf_token" in every form
+	Flash     string // one-line success message
+	FlashErr  string // one-line error message
+
+	UserName, UserEmail string
+	Operator            bool // show the Operator nav entry
+	TenantName          string
+	Role                string
+	Tenants             []TenantOption
+	Nav                 []NavItem
+	Banners             []Banner
+}
+
+// FormErrors maps a form field name to the message shown next to it. The key
+// "form" holds an error about the form as a whole, shown above the fields.
+type FormErrors map[string]string
+
+// SetupPage is the first-run setup form (POST /setup: email, name, password,
+// tenant_name).
+type SetupPage struct {
+	Layout
+	Email, Name, TenantName string
+	Errors                  FormErrors
+}
+
+// LoginPage is the sign-in form (POST /login: email, password, next).
+type LoginPage struct {
+	Layout
+	Email, Next string
+	SignupOpen  bool
+	Errors      FormErrors
+}
+
+// SignupPage is the open sign-up form (POST /signup: email, name, password,
+// tenant_name).
+type SignupPage struct {
+	Layout
+	Email, Name, TenantName string
+	Errors                  FormErrors
+}
+
+// InvitePage accepts an invitation (POST /invite/{Token}: name, password; no
+// name when ExistingUser).
+type InvitePage struct {
+	Layout
+	Token, TenantName, Email, Role string
+	ExistingUser                   bool
+	Errors                         FormErrors
+}
+
+// DashboardPage is the tenant summary. A limit of -1 means unlimited.
+type DashboardPage struct {
+	Layout
+	MemberCount                         int
+	Tier                                string
+	ItemsUsed, ItemsLimit               int
+	IntegrationsUsed, IntegrationsLimit int
+}
+
+// MemberRow is one member of the current tenant.
+type MemberRow struct {
+	UserID, Name, Email, Role string
+	JoinedAt                  time.Time
+	IsSelf                    bool
+}
+
+// InvitationRow is one pending invitation.
+type InvitationRow struct {
+	ID, Email, Role string
+	ExpiresAt       time.Time
+}
+
+// MembersPage lists members and invitations. InviteURL is shown once, right
+// after an invitation was created.
+type MembersPage struct {
+	Layout
+	Members                    []MemberRow
+	Invitations                []InvitationRow
+	CanManage, CanManageOwners bool
+	InviteURL                  string
+	InviteEmail, InviteRole    string
+	Errors                     FormErrors
+}
+
+// TokenRow is one API token of the signed-in user.
+type TokenRow struct {
+	ID, Name   string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// TokensPage lists API tokens. NewToken is shown once, right after creation;
+// Name is the kept value of the create form.
+type TokensPage struct {
+	Layout
+	Tokens                 []TokenRow
+	NewToken, NewTokenName string
+	Name                   string
+	Errors                 FormErrors
+}
+
+// TenantRow is one tenant in the operator console.
+type TenantRow struct {
+	ID, Name, Tier, SubscriptionStatus string
+	Suspended                          bool
+	Members                            int
+	CreatedAt                          time.Time
+}
+
+// OperatorTenantsPage lists all tenants and the form to create one.
+type OperatorTenantsPage struct {
+	Layout
+	Tenants []TenantRow
+	Tiers   []string
+	Form    struct{ Name, OwnerEmail, OwnerName, Tier string }
+	Errors  FormErrors
+}
+
+// ErrorPage explains an error. It uses the signed-in layout when UserName is
+// set and the anonymous one otherwise.
+type ErrorPage struct {
+	Layout
+	Status                               int
+	Heading, Message, BackHref, BackText string
+}
+
+// pageData maps each page name to a zero value of its data type; New executes
+// every page with it as a start-up check.
+var pageData = map[string]any{
+	"setup":            SetupPage{},
+	"login":            LoginPage{},
+	"signup":           SignupPage{},
+	"invite":           InvitePage{},
+	"dashboard":        DashboardPage{},
+	"members":          MembersPage{},
+	"tokens":           TokensPage{},
+	"operator_tenants": OperatorTenantsPage{},
+	"error":            ErrorPage{},
+}
