@@ -92,6 +92,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		if res.id == nil && !s.limitAnonymous(w, r) {
+			return
+		}
 		if res.id != nil {
 			info := infoFrom(r.Context())
 			info.userID = res.id.user.ID

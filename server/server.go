@@ -64,8 +64,10 @@ type Server struct {
 	secure    bool // cookies get the Secure flag (https base URL)
 	templates *ui.Templates
 	throttle  *loginThrottle
-	handler   http.Handler
-	router    *mux.Router
+	// anonLimiter limits unauthenticated requests per client address.
+	anonLimiter *rateLimiter
+	handler     http.Handler
+	router      *mux.Router
 
 	ln   net.Listener
 	http *http.Server
@@ -107,13 +109,14 @@ func New(cfg Config, svc Services) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		svc:       svc,
-		logger:    cfg.Logger,
-		now:       func() time.Time { return cfg.Now().UTC() },
-		secure:    base.Scheme == "https",
-		templates: tpl,
-		throttle:  newLoginThrottle(),
+		cfg:         cfg,
+		svc:         svc,
+		logger:      cfg.Logger,
+		now:         func() time.Time { return cfg.Now().UTC() },
+		secure:      base.Scheme == "https",
+		templates:   tpl,
+		throttle:    newLoginThrottle(),
+		anonLimiter: newRateLimiter(),
 	}
 	s.router = s.routes()
 	s.handler = s.middleware(s.router)

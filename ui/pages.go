@@ -72,6 +72,7 @@ type SignupPage struct {
 type InvitePage struct {
 	Layout
 	Token, TenantName, Email, Role string
+	Name                           string // kept after a failed attempt
 	ExistingUser                   bool
 	Errors                         FormErrors
 }
