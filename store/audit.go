@@ -25,8 +25,8 @@ const auditKeyLen = 16
 // bucket sequence after it keeps events of the same nanosecond apart and in
 // the order they were written.
 func (db *DB) CreateAuditEvent(ctx context.Context, e *pmassist.AuditEvent) error {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
+	// A call without a tenant fails before e is touched.
+	if _, err := pmassist.TenantRequired(ctx); err != nil {
 		return err
 	}
 	if e.ID == "" {
@@ -36,11 +36,7 @@ func (db *DB) CreateAuditEvent(ctx context.Context, e *pmassist.AuditEvent) erro
 		e.At = time.Now()
 	}
 	e.At = e.At.UTC()
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		b := tb.Bucket(bucketAudit)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -56,8 +52,8 @@ func (db *DB) CreateAuditEvent(ctx context.Context, e *pmassist.AuditEvent) erro
 // The cursor is the key of the page's last event, so pages stay stable while
 // new events arrive.
 func (db *DB) ListAuditEvents(ctx context.Context, f pmassist.AuditFilter) ([]*pmassist.AuditEvent, string, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
+	// A call without a tenant fails as such, whatever the cursor.
+	if _, err := pmassist.TenantRequired(ctx); err != nil {
 		return nil, "", err
 	}
 	limit := f.Limit
@@ -67,6 +63,7 @@ func (db *DB) ListAuditEvents(ctx context.Context, f pmassist.AuditFilter) ([]*p
 	limit = min(limit, maxAuditLimit)
 	var after []byte
 	if f.Cursor != "" {
+		var err error
 		after, err = base64.RawURLEncoding.DecodeString(f.Cursor)
 		if err != nil || len(after) != auditKeyLen {
 			return nil, "", pmassist.Errorf(pmassist.EINVALID, "invalid cursor")
@@ -75,11 +72,7 @@ func (db *DB) ListAuditEvents(ctx context.Context, f pmassist.AuditFilter) ([]*p
 
 	var list []*pmassist.AuditEvent
 	var next string
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		c := tb.Bucket(bucketAudit).Cursor()
 		var k, v []byte
 		if after == nil {

@@ -156,6 +156,34 @@ func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return db.bolt.Update(fn)
 }
 
+// viewTenant runs fn in a read-only transaction on the context's tenant
+// bucket. Every tenant-scoped read goes through it, so none can forget the
+// tenant or reach another tenant's bucket.
+func (db *DB) viewTenant(ctx context.Context, fn func(tx *bolt.Tx, tb *bolt.Bucket) error) error {
+	return db.withTenant(ctx, db.view, fn)
+}
+
+// updateTenant is viewTenant for writes.
+func (db *DB) updateTenant(ctx context.Context, fn func(tx *bolt.Tx, tb *bolt.Bucket) error) error {
+	return db.withTenant(ctx, db.update, fn)
+}
+
+// withTenant runs fn through run (db.view or db.update) on the context
+// tenant's bucket.
+func (db *DB) withTenant(ctx context.Context, run func(context.Context, func(*bolt.Tx) error) error, fn func(tx *bolt.Tx, tb *bolt.Bucket) error) error {
+	tenantID, err := pmassist.TenantRequired(ctx)
+	if err != nil {
+		return err
+	}
+	return run(ctx, func(tx *bolt.Tx) error {
+		tb, err := tenantBucket(tx, tenantID)
+		if err != nil {
+			return err
+		}
+		return fn(tx, tb)
+	})
+}
+
 // tenantBucket returns the bucket of a tenant, the only place a
 // tenant-scoped call may read or write.
 func tenantBucket(tx *bolt.Tx, tenantID string) (*bolt.Bucket, error) {
@@ -217,4 +245,43 @@ func indexRef(tenantID, id string) []byte { return []byte(tenantID + "/" + id) }
 func parseIndexRef(v []byte) (tenantID, id string, ok bool) {
 	tenantID, id, ok = strings.Cut(string(v), "/")
 	return tenantID, id, ok && tenantID != "" && id != ""
+}
+
+// insertIndexed stores v as record id of the tenant collection coll and
+// indexes it in the global bucket index under the hash of its secret. A hash
+// or id already taken is ECONFLICT "<what> already exists".
+func insertIndexed(tx *bolt.Tx, tb *bolt.Bucket, index, coll []byte, tenantID, id, hash string, v any, what string) error {
+	hashes := tx.Bucket(index)
+	if hashes.Get([]byte(hash)) != nil {
+		return pmassist.Errorf(pmassist.ECONFLICT, "%s already exists", what)
+	}
+	records := tb.Bucket(coll)
+	if records.Get([]byte(id)) != nil {
+		return pmassist.Errorf(pmassist.ECONFLICT, "%s already exists", what)
+	}
+	if err := putJSON(records, []byte(id), v); err != nil {
+		return err
+	}
+	return hashes.Put([]byte(hash), indexRef(tenantID, id))
+}
+
+// findIndexed follows the entry of hash in the global bucket index to its
+// record in the collection coll of whichever tenant holds it, decodes the
+// record into v and returns that tenant's bucket. It returns a nil bucket when
+// the hash leads nowhere. The caller still checks that the record carries
+// hash: the index is not trusted on its own.
+func findIndexed(tx *bolt.Tx, index, coll []byte, hash string, v any) (*bolt.Bucket, error) {
+	tenantID, id, ok := parseIndexRef(tx.Bucket(index).Get([]byte(hash)))
+	if !ok {
+		return nil, nil
+	}
+	tb := tx.Bucket(tenantBucketName(tenantID))
+	if tb == nil {
+		return nil, nil
+	}
+	found, err := getJSON(tb.Bucket(coll), []byte(id), v)
+	if err != nil || !found {
+		return nil, err
+	}
+	return tb, nil
 }

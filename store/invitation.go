@@ -37,39 +37,16 @@ func (db *DB) CreateInvitation(ctx context.Context, inv *pmassist.Invitation) er
 	if inv.TokenHash == "" {
 		return pmassist.FieldError(map[string]string{"token_hash": "required"})
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
-		hashes := tx.Bucket(bucketInvitationHashes)
-		if hashes.Get([]byte(inv.TokenHash)) != nil {
-			return pmassist.Errorf(pmassist.ECONFLICT, "invitation already exists")
-		}
-		invs := tb.Bucket(bucketInvitations)
-		if invs.Get([]byte(inv.ID)) != nil {
-			return pmassist.Errorf(pmassist.ECONFLICT, "invitation already exists")
-		}
-		if err := putJSON(invs, []byte(inv.ID), inv); err != nil {
-			return err
-		}
-		return hashes.Put([]byte(inv.TokenHash), indexRef(tenantID, inv.ID))
+	return db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
+		return insertIndexed(tx, tb, bucketInvitationHashes, bucketInvitations, tenantID, inv.ID, inv.TokenHash, inv, "invitation")
 	})
 }
 
 // ListInvitations returns the context tenant's invitations that have not been
 // accepted, expired ones included (so they can be revoked), newest first.
 func (db *DB) ListInvitations(ctx context.Context) ([]*pmassist.Invitation, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var list []*pmassist.Invitation
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		return tb.Bucket(bucketInvitations).ForEach(func(k, v []byte) error {
 			var inv pmassist.Invitation
 			if err := decode(k, v, &inv); err != nil {
@@ -93,15 +70,7 @@ func (db *DB) ListInvitations(ctx context.Context) ([]*pmassist.Invitation, erro
 // DeleteInvitation revokes an invitation of the context's tenant; its link
 // stops working at once.
 func (db *DB) DeleteInvitation(ctx context.Context, id string) error {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return err
-	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
 		invs := tb.Bucket(bucketInvitations)
 		var inv pmassist.Invitation
 		ok, err := getJSON(invs, []byte(id), &inv)
@@ -184,22 +153,13 @@ func (db *DB) AcceptInvitation(ctx context.Context, hash string, u *pmassist.Use
 // bucket. Unknown, used and expired links get the same answer, so the
 // response tells a guesser nothing.
 func usableInvitation(tx *bolt.Tx, hash string, now time.Time) (*pmassist.Invitation, *bolt.Bucket, error) {
-	notFound := pmassist.Errorf(pmassist.ENOTFOUND, "invitation not found or expired")
-	tenantID, id, ok := parseIndexRef(tx.Bucket(bucketInvitationHashes).Get([]byte(hash)))
-	if !ok {
-		return nil, nil, notFound
-	}
-	tb, err := tenantBucket(tx, tenantID)
-	if err != nil {
-		return nil, nil, notFound
-	}
 	var inv pmassist.Invitation
-	found, err := getJSON(tb.Bucket(bucketInvitations), []byte(id), &inv)
+	tb, err := findIndexed(tx, bucketInvitationHashes, bucketInvitations, hash, &inv)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !found || inv.TokenHash != hash || !inv.Usable(now) {
-		return nil, nil, notFound
+	if tb == nil || inv.TokenHash != hash || !inv.Usable(now) {
+		return nil, nil, pmassist.Errorf(pmassist.ENOTFOUND, "invitation not found or expired")
 	}
 	return &inv, tb, nil
 }

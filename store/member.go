@@ -15,16 +15,9 @@ var _ pmassist.MemberService = (*DB)(nil)
 
 // FindMember returns the membership of a user in the context's tenant.
 func (db *DB) FindMember(ctx context.Context, userID string) (*pmassist.Member, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var m *pmassist.Member
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
+		var err error
 		m, err = readMember(tx, tb, userID)
 		return err
 	})
@@ -34,16 +27,8 @@ func (db *DB) FindMember(ctx context.Context, userID string) (*pmassist.Member, 
 // ListMembers returns the members of the context's tenant in the order they
 // joined.
 func (db *DB) ListMembers(ctx context.Context) ([]*pmassist.Member, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var list []*pmassist.Member
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
 		return tb.Bucket(bucketMembers).ForEach(func(k, _ []byte) error {
 			m, err := readMember(tx, tb, string(k))
 			if err != nil {
@@ -64,19 +49,16 @@ func (db *DB) ListMembers(ctx context.Context) ([]*pmassist.Member, error) {
 
 // UpdateMemberRole changes the role of a member of the context's tenant.
 func (db *DB) UpdateMemberRole(ctx context.Context, userID string, role pmassist.Role) (*pmassist.Member, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
+	// A call without a tenant fails as such, whatever the role.
+	if _, err := pmassist.TenantRequired(ctx); err != nil {
 		return nil, err
 	}
 	if !role.Valid() {
 		return nil, pmassist.FieldError(map[string]string{"role": "must be owner, admin or member"})
 	}
 	var m *pmassist.Member
-	err = db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
+		var err error
 		if m, err = readMember(tx, tb, userID); err != nil {
 			return err
 		}
@@ -101,11 +83,7 @@ func (db *DB) RemoveMember(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
 		m, err := readMembership(tb, userID)
 		if err != nil {
 			return err

@@ -33,42 +33,20 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *pmassist.APIToken) error {
 	if t.Hash == "" {
 		return pmassist.FieldError(map[string]string{"hash": "required"})
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
 		// Only members hold tokens, so RemoveMember finds every token to revoke.
 		if _, err := readMembership(tb, t.UserID); err != nil {
 			return err
 		}
-		hashes := tx.Bucket(bucketAPITokenHashes)
-		if hashes.Get([]byte(t.Hash)) != nil {
-			return pmassist.Errorf(pmassist.ECONFLICT, "token already exists")
-		}
-		tokens := tb.Bucket(bucketAPITokens)
-		if tokens.Get([]byte(t.ID)) != nil {
-			return pmassist.Errorf(pmassist.ECONFLICT, "token already exists")
-		}
-		if err := putJSON(tokens, []byte(t.ID), t); err != nil {
-			return err
-		}
-		return hashes.Put([]byte(t.Hash), indexRef(tenantID, t.ID))
+		return insertIndexed(tx, tb, bucketAPITokenHashes, bucketAPITokens, tenantID, t.ID, t.Hash, t, "token")
 	})
 }
 
 // ListAPITokens returns a user's tokens in the context's tenant, oldest first.
 func (db *DB) ListAPITokens(ctx context.Context, userID string) ([]*pmassist.APIToken, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var list []*pmassist.APIToken
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+		var err error
 		list, err = userTokens(tb, userID)
 		return err
 	})
@@ -83,16 +61,9 @@ func (db *DB) ListAPITokens(ctx context.Context, userID string) ([]*pmassist.API
 
 // FindAPIToken returns a token of the context's tenant.
 func (db *DB) FindAPIToken(ctx context.Context, id string) (*pmassist.APIToken, error) {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var t *pmassist.APIToken
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	err := db.viewTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+		var err error
 		t, err = readAPIToken(tb, id)
 		return err
 	})
@@ -101,15 +72,7 @@ func (db *DB) FindAPIToken(ctx context.Context, id string) (*pmassist.APIToken, 
 
 // DeleteAPIToken revokes a token of the context's tenant.
 func (db *DB) DeleteAPIToken(ctx context.Context, id string) error {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return err
-	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(tx *bolt.Tx, tb *bolt.Bucket) error {
 		t, err := readAPIToken(tb, id)
 		if err != nil {
 			return err
@@ -120,15 +83,7 @@ func (db *DB) DeleteAPIToken(ctx context.Context, id string) error {
 
 // TouchAPIToken records when a token of the context's tenant was last used.
 func (db *DB) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
-	tenantID, err := pmassist.TenantRequired(ctx)
-	if err != nil {
-		return err
-	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		tb, err := tenantBucket(tx, tenantID)
-		if err != nil {
-			return err
-		}
+	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		t, err := readAPIToken(tb, id)
 		if err != nil {
 			return err
@@ -143,29 +98,21 @@ func (db *DB) TouchAPIToken(ctx context.Context, id string, at time.Time) error 
 // tenant holds it: it is how a bearer request learns its tenant, so it cannot
 // be tenant-scoped.
 func (db *DB) FindAPITokenByHash(ctx context.Context, hash string) (*pmassist.APIToken, error) {
-	var t *pmassist.APIToken
+	var t pmassist.APIToken
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		notFound := pmassist.Errorf(pmassist.ENOTFOUND, "token not found")
-		tenantID, id, ok := parseIndexRef(tx.Bucket(bucketAPITokenHashes).Get([]byte(hash)))
-		if !ok {
-			return notFound
-		}
-		tb, err := tenantBucket(tx, tenantID)
+		tb, err := findIndexed(tx, bucketAPITokenHashes, bucketAPITokens, hash, &t)
 		if err != nil {
-			return notFound
-		}
-		if t, err = readAPIToken(tb, id); err != nil {
 			return err
 		}
-		if t.Hash != hash {
-			return notFound
+		if tb == nil || t.Hash != hash {
+			return pmassist.Errorf(pmassist.ENOTFOUND, "token not found")
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return &t, nil
 }
 
 func readAPIToken(tb *bolt.Bucket, id string) (*pmassist.APIToken, error) {
