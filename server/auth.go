@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -282,6 +283,14 @@ func (e *rateLimitError) Unwrap() error {
 	return pmassist.Errorf(pmassist.ERATELIMITED, "too many failed attempts; try again in %s", humanSeconds(e.retryAfter()))
 }
 
+// setRetryAfter adds Retry-After when err is a rate-limit refusal.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var rl *rateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(rl.retryAfter()))
+	}
+}
+
 func (e *rateLimitError) retryAfter() int {
 	secs := int((e.wait + time.Second - 1) / time.Second)
 	return max(secs, 1)
@@ -410,10 +419,7 @@ func safeMethod(m string) bool {
 
 // fail answers err as JSON for the API and as an error page for pages.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var rl *rateLimitError
-	if errors.As(err, &rl) {
-		w.Header().Set("Retry-After", fmt.Sprint(rl.retryAfter()))
-	}
+	setRetryAfter(w, err)
 	if isAPI(r) {
 		s.writeError(w, r, err)
 		return

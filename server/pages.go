@@ -3,10 +3,8 @@ package server
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -261,10 +259,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		_, err = s.startSession(w, r, u)
 	}
 	if err != nil {
-		var rl *rateLimitError
-		if errors.As(err, &rl) {
-			w.Header().Set("Retry-After", strconv.Itoa(rl.retryAfter()))
-		}
+		setRetryAfter(w, err)
 		if pmassist.ErrorCode(err) == pmassist.EINTERNAL {
 			s.fail(w, r, err)
 			return
@@ -355,7 +350,8 @@ func (s *Server) postInvite(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		page.Errors = fieldErrors(err)
+		setRetryAfter(w, err)
+		page.Name, page.Errors = r.PostFormValue("name"), fieldErrors(err)
 		if page.Errors == nil {
 			page.FlashErr = pmassist.ErrorMessage(err)
 		}
