@@ -5,6 +5,7 @@
 // The data file holds this bucket tree ("/" ends a bucket, the rest are keys):
 //
 //	meta/                        "schema_version" -> 8-byte big-endian uint64; "app" -> "pmassist"
+//	   key_checks/               <4-byte BE master key id> -> sealed "pmassist key check"
 //	users/                       <user id> -> User JSON
 //	users_by_email/              <normalized email> -> user id
 //	user_tenants/<user id>/      <tenant id> -> role          (nested bucket per user)
@@ -17,6 +18,15 @@
 //	   api_tokens/               <token id> -> APIToken JSON
 //	   invitations/              <invitation id> -> Invitation JSON
 //	   audit/                    <8-byte BE unix nanos><8-byte BE sequence> -> AuditEvent JSON
+//	   connections/              <connection id> -> Connection JSON
+//	   connection_workspaces/    <service> "\x00" <workspace id> -> connection id
+//	   connection_tokens/        <connection id> -> sealed JSON {access_token, refresh_token, expiry}
+//	   oauth_apps/               <service> -> sealed JSON {client_id, client_secret, signing_secret, updated_at}
+//
+// "Sealed" values are encrypted with NaCl secretbox under a master key that
+// never enters the file (see vault.go for the format). They are bound to the
+// tenant and record they are stored at, so one copied elsewhere does not
+// open. The key checks let Open refuse a wrong master key up front.
 //
 // Each tenant gets its own top-level bucket so that a tenant-scoped call can
 // only reach its tenant's records by construction: it resolves "t/<id>" from
@@ -56,6 +66,12 @@ var (
 	bucketInvitations = []byte("invitations")
 	bucketAudit       = []byte("audit")
 
+	bucketKeyChecks            = []byte("key_checks")
+	bucketConnections          = []byte("connections")
+	bucketConnectionWorkspaces = []byte("connection_workspaces")
+	bucketConnectionTokens     = []byte("connection_tokens")
+	bucketOAuthApps            = []byte("oauth_apps")
+
 	keySchemaVersion = []byte("schema_version")
 	keyApp           = []byte("app")
 	keyTenant        = []byte("tenant")
@@ -71,7 +87,10 @@ const appName = "pmassist"
 // that adds a collection appends it here (for tenants created from then on)
 // and creates it in every existing tenant, so that code reading a tenant
 // bucket may rely on all of them being present.
-var tenantCollections = [][]byte{bucketMembers, bucketAPITokens, bucketInvitations, bucketAudit}
+var tenantCollections = [][]byte{
+	bucketMembers, bucketAPITokens, bucketInvitations, bucketAudit,
+	bucketConnections, bucketConnectionWorkspaces, bucketConnectionTokens, bucketOAuthApps,
+}
 
 // Options tune Open.
 type Options struct {
@@ -81,17 +100,27 @@ type Options struct {
 	// NoSync skips fsync after each commit. Only tests may set it: a crash
 	// would lose committed data.
 	NoSync bool
+	// Keys seal and open connection tokens and own OAuth apps. Open checks
+	// them against the data file and refuses a ring that does not match.
+	// Without keys everything else works, but every call that seals or
+	// opens a secret fails with ErrNoMasterKey.
+	Keys *Keyring
 }
 
 // DB is the bbolt data file. It implements every pmassist service interface.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt  *bolt.DB
+	path  string
+	vault *vault
 }
 
 // Open opens (creating it if needed) the data file at path and brings its
-// schema up to date.
+// schema up to date. With opts.Keys it also checks that the ring holds every
+// master key the file was sealed with, and that each is the right one.
 func Open(path string, opts Options) (*DB, error) {
+	if opts.Keys != nil && opts.Keys.ActiveID() == 0 {
+		return nil, errors.New("the master key ring is empty")
+	}
 	if opts.Timeout == 0 {
 		opts.Timeout = time.Second
 	}
@@ -109,7 +138,14 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &DB{bolt: bdb, path: path}, nil
+	v := &vault{keys: opts.Keys}
+	if opts.Keys != nil {
+		if err := bdb.Update(v.checkKeys); err != nil {
+			_ = bdb.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return &DB{bolt: bdb, path: path, vault: v}, nil
 }
 
 // Close releases the data file. No call may be made afterwards.

@@ -13,11 +13,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// MustOpen opens a fresh data file in a temporary folder and closes it when
-// the test ends.
+// MustOpen opens a fresh data file in a temporary folder, with a freshly
+// generated key ring, and closes it when the test ends.
 func MustOpen(tb testing.TB) *DB {
 	tb.Helper()
-	db, err := Open(filepath.Join(tb.TempDir(), "pmassist.db"), Options{NoSync: true})
+	db, err := Open(filepath.Join(tb.TempDir(), "pmassist.db"), Options{NoSync: true, Keys: mustKeyring(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -27,6 +27,16 @@ func MustOpen(tb testing.TB) *DB {
 		}
 	})
 	return db
+}
+
+// mustKeyring returns a new key ring of one random key.
+func mustKeyring(tb testing.TB) *Keyring {
+	tb.Helper()
+	k, err := GenerateKeyring()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }
 
 // wantCode fails the test unless err carries the application error code.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +26,15 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	inv := mustInvite(t, db, actx, "dave@example.com", "a-invitation")
 	event := mustAudit(t, db, actx, time.Time{}, "a-event")
+	aTok := pmassist.Token{AccessToken: "a-access", RefreshToken: "a-refresh"}
+	conn := &pmassist.Connection{Service: pmassist.ServiceSlack, WorkspaceID: "T-A", WorkspaceName: "A's Slack", ConnectedBy: alice.ID}
+	if _, err := db.SaveConnection(actx, conn, aTok); err != nil {
+		t.Fatal(err)
+	}
+	aApp := pmassist.OAuthApp{Service: pmassist.ServiceSlack, ClientID: "a-client", ClientSecret: "a-secret"}
+	if err := db.SaveOAuthApp(actx, aApp); err != nil {
+		t.Fatal(err)
+	}
 
 	// leak turns a listing that contains one of A's ids into an error.
 	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
@@ -121,6 +131,66 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return err
 		}, ""},
+		{"SaveConnection", " of A's workspace", func(ctx context.Context) error {
+			// B may connect the same workspace, but as its own connection.
+			c := &pmassist.Connection{TenantID: a.ID, Service: conn.Service, WorkspaceID: conn.WorkspaceID, WorkspaceName: unique()}
+			created, err := db.SaveConnection(ctx, c, pmassist.Token{AccessToken: "b-access"})
+			if err != nil {
+				return err
+			}
+			if !created || c.ID == conn.ID || c.TenantID == a.ID {
+				return leak("connection", conn.ID)
+			}
+			return nil
+		}, ""},
+		{"FindConnection", "", func(ctx context.Context) error {
+			_, err := db.FindConnection(ctx, conn.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"ListConnections", "", func(ctx context.Context) error {
+			list, err := db.ListConnections(ctx)
+			for _, c := range list {
+				if c.TenantID == a.ID {
+					return leak("connection", c.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"UpdateConnection", "", func(ctx context.Context) error {
+			status := pmassist.ConnectionNeedsReauth
+			_, err := db.UpdateConnection(ctx, conn.ID, pmassist.ConnectionUpdate{Status: &status})
+			return err
+		}, pmassist.ENOTFOUND},
+		{"DeleteConnection", "", func(ctx context.Context) error {
+			return db.DeleteConnection(ctx, conn.ID)
+		}, pmassist.ENOTFOUND},
+		{"ConnectionToken", "", func(ctx context.Context) error {
+			_, err := db.ConnectionToken(ctx, conn.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"StoreRefreshedToken", "", func(ctx context.Context) error {
+			_, err := db.StoreRefreshedToken(ctx, conn.ID, pmassist.Token{AccessToken: "b-new"}, time.Now())
+			return err
+		}, pmassist.ENOTFOUND},
+		{"SaveOAuthApp", "", func(ctx context.Context) error {
+			// B's own app of another service, so that the look-ups below
+			// have something of B's beside A's app to (not) find.
+			return db.SaveOAuthApp(ctx, pmassist.OAuthApp{Service: pmassist.ServiceGitHub, ClientID: "b-client", ClientSecret: "b-secret"})
+		}, ""},
+		{"FindOAuthApp", "", func(ctx context.Context) error {
+			_, err := db.FindOAuthApp(ctx, aApp.Service)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"DeleteOAuthApp", "", func(ctx context.Context) error {
+			return db.DeleteOAuthApp(ctx, aApp.Service)
+		}, pmassist.ENOTFOUND},
+		{"ListOAuthAppServices", "", func(ctx context.Context) error {
+			list, err := db.ListOAuthAppServices(ctx)
+			if slices.Contains(list, aApp.Service) {
+				return leak("own app for", string(aApp.Service))
+			}
+			return err
+		}, ""},
 	}
 
 	covered := map[string]bool{}
@@ -159,6 +229,19 @@ func TestTenantIsolation(t *testing.T) {
 	if list, _, err := db.ListAuditEvents(actx, pmassist.AuditFilter{}); err != nil || len(list) != 1 || list[0].ID != event.ID {
 		t.Errorf("A's audit log now %+v, %v", list, err)
 	}
+	if list, err := db.ListConnections(actx); err != nil || len(list) != 1 || list[0].ID != conn.ID ||
+		list[0].Status != pmassist.ConnectionConnected || list[0].WorkspaceName != conn.WorkspaceName {
+		t.Errorf("A's connections now %+v, %v", list, err)
+	}
+	if tok, err := db.ConnectionToken(actx, conn.ID); err != nil || tok != aTok {
+		t.Errorf("A's token now differs (err %v)", err)
+	}
+	if app, err := db.FindOAuthApp(actx, aApp.Service); err != nil || app.ClientID != aApp.ClientID || app.ClientSecret != aApp.ClientSecret {
+		t.Errorf("A's own app now differs (err %v)", err)
+	}
+	if list, err := db.ListOAuthAppServices(actx); err != nil || !slices.Equal(list, []pmassist.Service{aApp.Service}) {
+		t.Errorf("A's own apps now %v, %v", list, err)
+	}
 }
 
 // tenantScopedMethods lists the methods of the tenant-scoped interfaces,
@@ -170,6 +253,7 @@ func tenantScopedMethods() []string {
 		"FindAPITokenByHash":   true,
 		"FindInvitationByHash": true,
 		"AcceptInvitation":     true,
+		"ListAllConnections":   true,
 	}
 	var names []string
 	for _, it := range []reflect.Type{
@@ -177,6 +261,8 @@ func tenantScopedMethods() []string {
 		reflect.TypeFor[pmassist.APITokenService](),
 		reflect.TypeFor[pmassist.InvitationService](),
 		reflect.TypeFor[pmassist.AuditService](),
+		reflect.TypeFor[pmassist.ConnectionService](),
+		reflect.TypeFor[pmassist.OAuthAppService](),
 	} {
 		for m := range it.Methods() {
 			if !notScoped[m.Name] {

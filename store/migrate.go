@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,6 +42,33 @@ var migrations = []migration{
 				}
 			}
 			return tx.Bucket(bucketMeta).Put(keyApp, []byte(appName))
+		},
+	},
+	{
+		version: 2,
+		name:    "connections and own OAuth apps",
+		up: func(tx *bolt.Tx) error {
+			// The names of the tenant buckets are collected first: bbolt
+			// does not promise a cursor survives writes under it.
+			var tenants [][]byte
+			c := tx.Cursor()
+			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+				tenants = append(tenants, bytes.Clone(k))
+			}
+			for _, name := range tenants {
+				tb := tx.Bucket(name)
+				if tb == nil {
+					continue
+				}
+				for _, coll := range []string{
+					"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
+				} {
+					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		},
 	},
 }

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pmassist/pmassist"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -225,5 +228,100 @@ func TestOpen_ForeignFileRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestMigration2_ConnectionCollections upgrades a file written at version 1,
+// with a tenant in it, and checks that the tenant gains the connection
+// collections and can use them.
+func TestMigration2_ConnectionCollections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	tenant := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Old", Tier: pmassist.TierFree, CreatedAt: time.Now().UTC()}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		// A tenant as version 1 made it, spelled out.
+		tb, err := tx.CreateBucket([]byte("t/" + tenant.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"members", "api_tokens", "invitations", "audit"} {
+			if _, err := tb.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return putJSON(tb, []byte("tenant"), tenant)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		if v, err := schemaVersion(tx); err != nil || v != 1 {
+			t.Fatalf("test file at version %d, %v; want 1", v, err)
+		}
+		if tx.Bucket([]byte("t/"+tenant.ID)).Bucket([]byte("connections")) != nil {
+			t.Fatal("the version-1 tenant already has connections")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{NoSync: true, Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(); err != nil || v < 2 {
+		t.Errorf("schema version %d, %v; want at least 2", v, err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		tb := tx.Bucket([]byte("t/" + tenant.ID))
+		for _, name := range []string{"connections", "connection_workspaces", "connection_tokens", "oauth_apps"} {
+			if tb.Bucket([]byte(name)) == nil {
+				t.Errorf("migrated tenant lacks %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := pmassist.NewContextWithTenant(context.Background(), tenant.ID)
+	c := &pmassist.Connection{Service: pmassist.ServiceSlack, WorkspaceID: "T1"}
+	if _, err := db.SaveConnection(ctx, c, pmassist.Token{AccessToken: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveOAuthApp(ctx, pmassist.OAuthApp{Service: pmassist.ServiceSlack, ClientID: "c", ClientSecret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindTenantByID(context.Background(), tenant.ID); err != nil || got.Name != "Old" {
+		t.Errorf("tenant after migration: %+v, %v", got, err)
+	}
+}
+
+// TestTenantCollections_MatchNewTenant: a tenant created now has exactly the
+// collections a migrated one has.
+func TestTenantCollections_MatchNewTenant(t *testing.T) {
+	db := MustOpen(t)
+	tenant, _ := mustTenant(t, db, "New", "new@example.com")
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		tb := tx.Bucket(tenantBucketName(tenant.ID))
+		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
+			"connections", "connection_workspaces", "connection_tokens", "oauth_apps"} {
+			if tb.Bucket([]byte(name)) == nil {
+				t.Errorf("new tenant lacks %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
