@@ -16,6 +16,12 @@ const (
 	AuditMemberRemoved     = "member.removed"
 	AuditTokenCreated      = "token.created"
 	AuditTokenRevoked      = "token.revoked"
+
+	AuditConnectionCreated     = "connection.connected"
+	AuditConnectionReconnected = "connection.reconnected"
+	AuditConnectionDeleted     = "connection.disconnected"
+	AuditOAuthAppSaved         = "oauth_app.saved"
+	AuditOAuthAppRemoved       = "oauth_app.removed"
 )
 
 // AuditEvent records who changed what in a tenant.

@@ -33,8 +33,12 @@ func (s *Server) adminTenant(ctx context.Context, t *pmassist.Tenant) (adminTena
 	if err != nil {
 		return adminTenantJSON{}, err
 	}
+	u, err := s.usage(ctx, t)
+	if err != nil {
+		return adminTenantJSON{}, err
+	}
 	return adminTenantJSON{ID: t.ID, Name: t.Name, Tier: string(t.Tier), SubscriptionStatus: t.SubscriptionStatus,
-		Suspended: t.Suspended, Members: n, Usage: usageOf(t, s.now()), CreatedAt: t.CreatedAt}, nil
+		Suspended: t.Suspended, Members: n, Connections: u.Integrations, Usage: u, CreatedAt: t.CreatedAt}, nil
 }
 
 func (s *Server) adminTenants(ctx context.Context) ([]adminTenantJSON, error) {

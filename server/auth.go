@@ -389,7 +389,7 @@ func (s *Server) operator(h handlerFunc) http.HandlerFunc {
 func (s *Server) require(w http.ResponseWriter, r *http.Request) (*identity, bool) {
 	a := authFrom(r.Context())
 	if a.id == nil {
-		if !isAPI(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if wantsPage(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return nil, false
 		}
@@ -420,7 +420,7 @@ func safeMethod(m string) bool {
 // fail answers err as JSON for the API and as an error page for pages.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	setRetryAfter(w, err)
-	if isAPI(r) {
+	if !wantsPage(r) {
 		s.writeError(w, r, err)
 		return
 	}

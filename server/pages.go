@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,6 +48,7 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	r.HandleFunc("/operator/tenants", s.operator(s.pageOperatorTenants)).Methods(http.MethodGet)
 	r.HandleFunc("/operator/tenants", s.operator(s.postOperatorTenant)).Methods(http.MethodPost)
 	r.HandleFunc("/operator/tenants/{id}", s.operator(s.postOperatorUpdateTenant)).Methods(http.MethodPost)
+	s.registerIntegrationPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -131,7 +133,7 @@ func navItems() []ui.NavItem {
 		{Key: "decisions", Label: "Decisions", Soon: true},
 		{Key: "search", Label: "Search", Soon: true},
 		{Key: "standups", Label: "Standups", Soon: true},
-		{Key: "integrations", Label: "Integrations", Soon: true},
+		{Key: "integrations", Label: "Integrations", Href: "/integrations"},
 		{Key: "settings", Label: "Settings", Soon: true},
 		{Key: "members", Label: "Members", Href: "/members"},
 		{Key: "tokens", Label: "API tokens", Href: "/tokens"},
@@ -153,6 +155,7 @@ func (s *Server) layout(w http.ResponseWriter, r *http.Request, id *identity, ti
 			l.Banners = append(l.Banners, ui.Banner{Kind: "error",
 				Text: "This tenant is suspended: its data is kept but cannot be used. Contact the operator of this appliance."})
 		}
+		l.Banners = append(l.Banners, s.connectionBanners(r.Context(), id)...)
 	}
 	if uts, err := s.svc.Members.ListUserTenants(r.Context(), id.user.ID); err == nil {
 		for _, ut := range uts {
@@ -161,6 +164,29 @@ func (s *Server) layout(w http.ResponseWriter, r *http.Request, id *identity, ti
 		}
 	}
 	return l
+}
+
+// connectionBanners warns on every page about connections that need the
+// user: reconnecting a revoked grant, or a provider that keeps failing.
+func (s *Server) connectionBanners(ctx context.Context, id *identity) []ui.Banner {
+	conns, err := s.svc.Connections.ListConnections(pmassist.NewContextWithTenant(ctx, id.tenant.ID))
+	if err != nil {
+		s.logger.ErrorContext(ctx, "listing connections for banners failed", "error", err)
+		return nil
+	}
+	var out []ui.Banner
+	for _, c := range conns {
+		if c.Status == pmassist.ConnectionNeedsReauth {
+			b := ui.Banner{Kind: "warn", Text: fmt.Sprintf("The %s connection to %s needs reconnecting: %s", c.Service.Title(), c.WorkspaceName, c.LastRefreshError)}
+			if id.role.AtLeast(pmassist.RoleAdmin) {
+				b.LinkText, b.Href = "Reconnect", connectHref(c.Service)
+			} else {
+				b.Text += " Ask an owner or admin to reconnect it."
+			}
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // safeNext keeps a post-login redirect on this site: a path, never a URL
@@ -382,9 +408,14 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request, id *ident
 			s.fail(w, r, err)
 			return
 		}
+		rows, err := s.connectionRows(pmassist.NewContextWithTenant(r.Context(), id.tenant.ID))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		p := pmassist.PlanFor(id.tenant.Tier)
-		page.MemberCount, page.Tier = n, string(id.tenant.Tier)
-		page.ItemsLimit, page.IntegrationsLimit = p.ItemsPerMonth, p.Integrations
+		page.MemberCount, page.Tier, page.Connections = n, string(id.tenant.Tier), rows
+		page.ItemsLimit, page.IntegrationsLimit, page.IntegrationsUsed = p.ItemsPerMonth, p.Integrations, len(rows)
 	} else {
 		page.Banners = append(page.Banners, ui.Banner{Kind: "info",
 			Text: "You are not a member of any tenant yet. Ask an owner for an invitation."})

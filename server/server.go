@@ -50,6 +50,9 @@ type Services struct {
 	Tokens      pmassist.APITokenService
 	Invitations pmassist.InvitationService
 	Audit       pmassist.AuditService
+	Connections pmassist.ConnectionService
+	Apps        pmassist.OAuthAppService
+	OAuth       pmassist.OAuthService
 	// Ready reports the state of each dependency for /readyz: a nil error
 	// means ready.
 	Ready func(ctx context.Context) map[string]error
@@ -187,6 +190,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerTenantRoutes(r)
 	s.registerMemberRoutes(r)
 	s.registerAdminRoutes(r)
+	s.registerIntegrationRoutes(r)
 	s.registerPageRoutes(r)
 	return r
 }
@@ -196,6 +200,10 @@ func (s *Server) routes() *mux.Router {
 const v1 = "/api/v1"
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// wantsPage reports whether the answer is for a person in a browser: every
+// page, and the browser variant of the OAuth flow under /api/.
+func wantsPage(r *http.Request) bool { return !isAPI(r) || browserFlow(r) }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/store"
 )
@@ -38,7 +41,8 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a server on a real bbolt file, served by httptest.
+// env is a server on a real bbolt file, served by httptest, with the
+// Slack, Linear and GitHub stand-ins behind a real OAuth manager.
 type env struct {
 	t     *testing.T
 	db    *store.DB
@@ -46,21 +50,68 @@ type env struct {
 	ts    *httptest.Server
 	clock *clock
 	ready map[string]error
+	oauth *oauth.Manager
+	logs  *syncBuffer
+
+	slack  *fake.Slack
+	linear *fake.Linear
+	github *fake.GitHub
+}
+
+// syncBuffer collects the server's log lines for leak checks.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "pmassist.db"), store.Options{NoSync: true})
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
-	cfg := Config{BaseURL: "http://pm.test", Now: e.clock.Now, PasswordParams: password.Cheap}
+	db, err := store.Open(filepath.Join(t.TempDir(), "pmassist.db"), store.Options{NoSync: true, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, clock: &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	cfg := Config{BaseURL: "http://pm.test", Now: e.clock.Now, PasswordParams: password.Cheap,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	fakeOpts := func(svc string, ttl time.Duration) fake.Options {
+		return fake.Options{ClientID: svc + "-client", ClientSecret: svc + "-secret", AccessTTL: ttl, AutoApprove: true, Now: e.clock.Now}
+	}
+	e.slack = fake.NewSlack(fakeOpts("slack", 12*time.Hour))
+	e.linear = fake.NewLinear(fakeOpts("linear", 24*time.Hour))
+	e.github = fake.NewGitHub(fakeOpts("github", 8*time.Hour))
+	slackTS, linearTS, githubTS := httptest.NewServer(e.slack), httptest.NewServer(e.linear), httptest.NewServer(e.github)
+	t.Cleanup(func() { slackTS.Close(); linearTS.Close(); githubTS.Close() })
+	e.oauth = oauth.New(oauth.Config{
+		BaseURL: cfg.BaseURL,
+		Apps: map[pmassist.Service]oauth.AppCredentials{
+			pmassist.ServiceSlack:  {ClientID: "slack-client", ClientSecret: "slack-secret"},
+			pmassist.ServiceLinear: {ClientID: "linear-client", ClientSecret: "linear-secret"},
+			pmassist.ServiceGitHub: {ClientID: "github-client", ClientSecret: "github-secret"},
+		},
+		SlackURL: slackTS.URL, LinearURL: linearTS.URL, LinearAPIURL: linearTS.URL, GitHubURL: githubTS.URL, GitHubAPIURL: githubTS.URL,
+		Now: e.clock.Now, Logger: cfg.Logger,
+	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
-		Invitations: db, Audit: db, Ready: func(ctx context.Context) map[string]error {
+		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}

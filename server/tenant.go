@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -31,16 +32,27 @@ func limitJSON(n int) *int {
 	return &n
 }
 
-func usageOf(t *pmassist.Tenant, now time.Time) usageJSON {
+// usage reports a tenant's consumption against its plan.
+func (s *Server) usage(ctx context.Context, t *pmassist.Tenant) (usageJSON, error) {
+	conns, err := s.svc.Connections.ListConnections(pmassist.NewContextWithTenant(ctx, t.ID))
+	if err != nil {
+		return usageJSON{}, err
+	}
 	p := pmassist.PlanFor(t.Tier)
-	return usageJSON{Period: now.Format("2006-01"), ItemsLimit: limitJSON(p.ItemsPerMonth), IntegrationsLimit: limitJSON(p.Integrations)}
+	return usageJSON{Period: s.now().Format("2006-01"), ItemsLimit: limitJSON(p.ItemsPerMonth),
+		Integrations: len(conns), IntegrationsLimit: limitJSON(p.Integrations)}, nil
 }
 
 func (s *Server) handleGetTenant(w http.ResponseWriter, r *http.Request, id *identity) {
+	u, err := s.usage(r.Context(), id.tenant)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, struct {
 		*tenantJSON
 		Usage usageJSON `json:"usage"`
-	}{toTenantJSON(id.tenant), usageOf(id.tenant, s.now())})
+	}{toTenantJSON(id.tenant), u})
 }
 
 type auditJSON struct {

@@ -10,7 +10,7 @@ import (
 
 func TestPagesListsEveryPage(t *testing.T) {
 	tpl := mustNew(t)
-	want := []string{"dashboard", "error", "invite", "login", "members", "operator_tenants", "setup", "signup", "tokens"}
+	want := []string{"dashboard", "error", "integrations", "invite", "login", "members", "operator_tenants", "setup", "signup", "tokens"}
 	if got := tpl.Pages(); !slices.Equal(got, want) {
 		t.Fatalf("Pages() = %v, want %v", got, want)
 	}
@@ -54,6 +54,8 @@ func ptr(v any) any {
 	case MembersPage:
 		return &v
 	case TokensPage:
+		return &v
+	case IntegrationsPage:
 		return &v
 	case OperatorTenantsPage:
 		return &v
@@ -154,8 +156,9 @@ func TestEveryFormCarriesCSRFToken(t *testing.T) {
 		}
 	}
 	// setup, login, signup, invite, logout, switch-tenant, members (4 kinds),
-	// tokens (2), operator (2): well over 20 forms when filled.
-	if forms < 20 {
+	// tokens (2), operator (2), integrations (3 per connection, 2 per own
+	// app): well over 30 forms when filled.
+	if forms < 30 {
 		t.Errorf("only %d forms seen; the scan is broken", forms)
 	}
 }

@@ -83,6 +83,8 @@ func errs(s string, fields ...string) FormErrors {
 // every optional part switched on and every list non-empty.
 func filled(s string) map[string]any {
 	used := testNow.Add(-3 * time.Minute)
+	expires := testNow.Add(5 * time.Hour)
+	expired := testNow.Add(-2 * time.Hour)
 	ops := OperatorTenantsPage{
 		Layout: layout(s),
 		Tenants: []TenantRow{
@@ -95,13 +97,44 @@ func filled(s string) map[string]any {
 	ops.Form.Name, ops.Form.OwnerEmail, ops.Form.OwnerName, ops.Form.Tier = s, s, s, s
 	ops.Active = "operator"
 
+	conns := []ConnectionRow{
+		{ID: "c1", Service: "slack", ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: "connected",
+			Scopes: []string{s, "channels:read"}, ConnectedAt: testNow.Add(-72 * time.Hour),
+			ExpiresAt: &expires, LastRefreshAt: &used, LastSyncAt: &used, Refreshable: true, OwnApp: true,
+			ReconnectHref: "/api/v1/oauth/slack/authorize"},
+		{ID: "c2", Service: "linear", ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: "needs_reauth",
+			ConnectedAt: testNow.Add(-40 * 24 * time.Hour), ExpiresAt: &expired, LastRefreshAt: &used,
+			LastRefreshError: s, LastError: s, RefreshFailures: 3, Refreshable: true,
+			ReconnectHref: "/api/v1/oauth/linear/authorize"},
+		{ID: "c3", Service: s, ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: s,
+			LastRefreshError: s, LastError: s, RefreshFailures: 1, ReconnectHref: s},
+	}
+	ints := IntegrationsPage{
+		Layout:      layout(s),
+		Connections: conns,
+		Services: []ServiceOption{
+			{Service: "slack", Title: s, Available: true, ConnectHref: "/api/v1/oauth/slack/authorize", OwnApp: true,
+				RedirectURL: "https://pm.example.com/api/v1/oauth/slack/callback?" + s},
+			{Service: "linear", Title: s, Available: true, ConnectHref: s, RedirectURL: s},
+			{Service: "github", Title: s, Unavailable: s, RedirectURL: s},
+			{Service: s, Title: s, Available: true, ConnectHref: "/api/v1/oauth/x/authorize", OwnApp: true},
+		},
+		CanManage:     true,
+		CanManageApps: true,
+		AppsAllowed:   true,
+		LimitText:     s,
+		Errors:        errs(s, "client_id", "client_secret", "signing_secret"),
+	}
+	ints.AppForm.Service, ints.AppForm.ClientID = "slack", s
+	ints.Active = "integrations"
+
 	return map[string]any{
 		"setup":  SetupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
 		"login":  LoginPage{Layout: anonLayout(s), Email: s, Next: s, SignupOpen: true, Errors: errs(s, "email", "password")},
 		"signup": SignupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
 		"invite": InvitePage{Layout: anonLayout(s), Token: "abc", TenantName: s, Email: s, Role: s, Errors: errs(s, "name", "password")},
 		"dashboard": DashboardPage{Layout: layout(s), MemberCount: 3, Tier: s,
-			ItemsUsed: 4500, ItemsLimit: 5000, IntegrationsUsed: 2, IntegrationsLimit: -1},
+			ItemsUsed: 4500, ItemsLimit: 5000, IntegrationsUsed: 2, IntegrationsLimit: -1, Connections: conns},
 		"members": MembersPage{
 			Layout: layout(s),
 			Members: []MemberRow{
@@ -128,6 +161,7 @@ func filled(s string) map[string]any {
 			Name:         s,
 			Errors:       errs(s, "name"),
 		},
+		"integrations":     ints,
 		"operator_tenants": ops,
 		"error":            ErrorPage{Layout: layout(s), Status: 404, Heading: s, Message: s, BackHref: "/", BackText: s},
 	}
@@ -143,6 +177,7 @@ func zero() map[string]any {
 		"dashboard":        DashboardPage{},
 		"members":          MembersPage{},
 		"tokens":           TokensPage{},
+		"integrations":     IntegrationsPage{},
 		"operator_tenants": OperatorTenantsPage{},
 		"error":            ErrorPage{},
 	}

@@ -29,6 +29,10 @@ func (t *Templates) funcs() template.FuncMap {
 		"statusKind": statusKind,
 		"input":      newField,
 		"hasString":  slices.Contains[[]string],
+		"healthKind": healthKind,
+		"healthText": healthText,
+		"past":       func(v time.Time) bool { return !v.IsZero() && v.Before(t.now()) },
+		"errorsIf":   errorsIf,
 	}
 }
 
@@ -185,6 +189,45 @@ func statusKind(status string) string {
 	return "neutral"
 }
 
+// healthKind maps a connection status onto a badge and dot colour: green
+// when connected, amber when it needs reconnecting, red on error.
+func healthKind(status string) string {
+	switch status {
+	case "connected":
+		return "ok"
+	case "needs_reauth":
+		return "warn"
+	case "error":
+		return "error"
+	}
+	return "neutral"
+}
+
+// healthText is the label of a connection status.
+func healthText(status string) string {
+	switch status {
+	case "connected":
+		return "Connected"
+	case "needs_reauth":
+		return "Needs reconnecting"
+	case "error":
+		return "Error"
+	case "":
+		return "Unknown"
+	}
+	return status
+}
+
+// errorsIf returns errs when cond holds and nil otherwise, so that a page
+// with several forms of the same shape shows field errors on the one that
+// was submitted only.
+func errorsIf(cond bool, errs FormErrors) FormErrors {
+	if cond {
+		return errs
+	}
+	return nil
+}
+
 // field is the data of the "field" template: one labelled input with its
 // hint and error wired up through aria-describedby.
 type field struct {
@@ -207,7 +250,9 @@ func (f field) DescribedBy() string {
 }
 
 // newField is the template func "input". Options are "required",
-// "autofocus", "autocomplete=…", "hint=…" and "minlength=…".
+// "autofocus", "autocomplete=…", "hint=…", "minlength=…" and "id=…" (the
+// input's id when a page holds several forms with the same field names;
+// "f-" + name by default).
 func newField(name, label, typ, value string, errs FormErrors, opts ...string) (field, error) {
 	f := field{ID: "f-" + name, Name: name, Label: label, Type: typ, Value: value, Error: errs[name]}
 	for _, o := range opts {
@@ -221,6 +266,11 @@ func newField(name, label, typ, value string, errs FormErrors, opts ...string) (
 			f.Autocomplete = val
 		case "hint":
 			f.Hint = val
+		case "id":
+			if val == "" {
+				return field{}, fmt.Errorf("ui: input %q: empty id", name)
+			}
+			f.ID = val
 		case "minlength":
 			n, err := strconv.Atoi(val)
 			if err != nil {

@@ -120,3 +120,37 @@ func TestNewFieldRejectsUnknownOption(t *testing.T) {
 		t.Errorf("newField = %+v", f)
 	}
 }
+
+func TestHealth(t *testing.T) {
+	for status, want := range map[string][2]string{
+		"connected":    {"ok", "Connected"},
+		"needs_reauth": {"warn", "Needs reconnecting"},
+		"error":        {"error", "Error"},
+		"":             {"neutral", "Unknown"},
+		"paused":       {"neutral", "paused"},
+	} {
+		if k, txt := healthKind(status), healthText(status); k != want[0] || txt != want[1] {
+			t.Errorf("health(%q) = %q, %q; want %q, %q", status, k, txt, want[0], want[1])
+		}
+	}
+}
+
+func TestErrorsIf(t *testing.T) {
+	e := FormErrors{"a": "bad"}
+	if errorsIf(false, e) != nil || errorsIf(true, e)["a"] != "bad" {
+		t.Error("errorsIf")
+	}
+}
+
+func TestNewFieldID(t *testing.T) {
+	f, err := newField("a", "A", "text", "", FormErrors{"a": "bad"}, "id=x-a", "hint=h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ID != "x-a" || f.DescribedBy() != "x-a-hint x-a-error" {
+		t.Errorf("newField = %+v", f)
+	}
+	if _, err := newField("a", "A", "text", "", nil, "id="); err == nil {
+		t.Error("empty id accepted")
+	}
+}

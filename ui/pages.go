@@ -84,6 +84,7 @@ type DashboardPage struct {
 	Tier                                string
 	ItemsUsed, ItemsLimit               int
 	IntegrationsUsed, IntegrationsLimit int
+	Connections                         []ConnectionRow
 }
 
 // MemberRow is one member of the current tenant.
@@ -128,6 +129,45 @@ type TokensPage struct {
 	Errors                 FormErrors
 }
 
+// ConnectionRow is one connection with its health (api.md Connection).
+type ConnectionRow struct {
+	ID, Service, ServiceTitle, WorkspaceID, WorkspaceName, Status string // Status: connected | needs_reauth | error
+	Scopes                                                        []string
+	ConnectedAt                                                   time.Time
+	ExpiresAt, LastRefreshAt, LastSyncAt                          *time.Time
+	LastRefreshError, LastError                                   string
+	RefreshFailures                                               int
+	Refreshable, OwnApp                                           bool
+	ReconnectHref                                                 string // e.g. /api/v1/oauth/slack/authorize (a plain link: GET starts the OAuth flow)
+}
+
+// ServiceOption is a service the tenant may connect.
+type ServiceOption struct {
+	Service, Title string
+	Available      bool   // an OAuth app is configured (appliance-wide or the tenant's own)
+	ConnectHref    string // /api/v1/oauth/{service}/authorize
+	OwnApp         bool   // the tenant has stored its own app for this service
+	Unavailable    string // why not available, e.g. "The operator has not configured a Slack app (PMASSIST_SLACK_CLIENT_ID …)."
+	RedirectURL    string // the callback URL to register in the provider's app settings
+}
+
+// IntegrationsPage lists the tenant's connections with their health, the
+// services it may connect and, for owners, the forms for its own OAuth apps
+// (POST /integrations/{service}/app: client_id, client_secret,
+// signing_secret).
+type IntegrationsPage struct {
+	Layout
+	Services      []ServiceOption
+	Connections   []ConnectionRow
+	CanManage     bool // owner/admin: connect, reconnect, refresh, disconnect
+	CanManageApps bool // owner: may store own OAuth apps …
+	AppsAllowed   bool // … and the tier includes them (enterprise); when false but CanManageApps, show "Enterprise feature" note
+	AtLimit       bool // the tier's integration limit is reached: connect buttons disabled with LimitText
+	LimitText     string
+	AppForm       struct{ Service, ClientID string } // values kept after a failed save
+	Errors        FormErrors
+}
+
 // TenantRow is one tenant in the operator console.
 type TenantRow struct {
 	ID, Name, Tier, SubscriptionStatus string
@@ -163,6 +203,7 @@ var pageData = map[string]any{
 	"dashboard":        DashboardPage{},
 	"members":          MembersPage{},
 	"tokens":           TokensPage{},
+	"integrations":     IntegrationsPage{},
 	"operator_tenants": OperatorTenantsPage{},
 	"error":            ErrorPage{},
 }

@@ -178,7 +178,8 @@ func TestDashboardMeters(t *testing.T) {
 	mustContain(t, html,
 		`<svg class="meter-bar meter-warn"`, `<rect class="meter-fill" x="0" y="0" width="90%"`,
 		"4,500", "of 5,000", "Unlimited on your plan", "1 member",
-		"Connect Slack, Linear or GitHub — coming soon")
+		"Connect Slack, Linear or GitHub", `href="/integrations"`)
+	mustLack(t, html, "coming soon")
 	if n := strings.Count(html, `class="meter-bar`); n != 1 {
 		t.Errorf("%d meter bars, want 1 (integrations are unlimited)", n)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/server"
+	"github.com/pmassist/pmassist/store"
 )
 
 // Config is every setting of `pmassist serve` (config.md). A flag wins over
@@ -25,9 +26,11 @@ type Config struct {
 	DefaultTier string
 	LogLevel    string
 	LogFormat   string
-	// MasterKey is PMASSIST_MASTER_KEY (base64 of 32 bytes); empty means the
-	// key file in the data folder.
+	// MasterKey is PMASSIST_MASTER_KEY: base64 of 32 bytes, or after a key
+	// rotation a list "ID:BASE64,…"; empty means DATA_DIR/master.key.
 	MasterKey string
+	// Providers are the appliance-wide Slack, Linear and GitHub settings.
+	Providers ProviderConfig
 	// StripeSecretKey only decides the default tier for now.
 	StripeSecretKey string
 }
@@ -38,9 +41,12 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func invalid(setting, env, value, why string) error {
-	name := "--" + setting
-	if env != "" {
-		name = env + " / " + name
+	name := env
+	switch {
+	case setting != "" && env != "":
+		name = env + " / --" + setting
+	case setting != "":
+		name = "--" + setting
 	}
 	return &usageError{fmt.Sprintf("invalid %s %q: %s", name, value, why)}
 }
@@ -74,6 +80,7 @@ func (c *Config) registerServeFlags(fs *flag.FlagSet, getenv func(string) string
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "PMASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (PMASSIST_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", getenv("PMASSIST_LOG_FORMAT"), "text or json; default text on a terminal, else json (PMASSIST_LOG_FORMAT)")
 	c.MasterKey = getenv("PMASSIST_MASTER_KEY")
+	c.Providers.load(getenv)
 }
 
 // Validate checks every setting and names the first one at fault.
@@ -105,9 +112,59 @@ func (c *Config) Validate() error {
 		return invalid("log-format", "PMASSIST_LOG_FORMAT", c.LogFormat, "must be text or json")
 	}
 	if c.MasterKey != "" {
-		if k, err := base64.StdEncoding.DecodeString(c.MasterKey); err != nil || len(k) != 32 {
+		if _, err := store.ParseKeyring(c.MasterKey); err != nil {
 			// The value itself is a secret: never echo it.
-			return &usageError{"invalid PMASSIST_MASTER_KEY: must be the base64 encoding of 32 bytes (e.g. `openssl rand -base64 32`)"}
+			return &usageError{"invalid PMASSIST_MASTER_KEY: must be the base64 encoding of 32 bytes (e.g. `openssl rand -base64 32`), or ID:BASE64 items after a rotation"}
+		}
+	}
+	return c.Providers.Validate()
+}
+
+// ProviderConfig holds the outside services' settings (config.md); they
+// are environment variables only, since secrets do not belong on a
+// command line.
+type ProviderConfig struct {
+	Apps                                                       map[pmassist.Service]oauth.AppCredentials
+	SlackURL, LinearURL, LinearAPIURL, GitHubURL, GitHubAPIURL string
+}
+
+func (p *ProviderConfig) load(getenv func(string) string) {
+	p.Apps = map[pmassist.Service]oauth.AppCredentials{}
+	for _, svc := range pmassist.Services {
+		prefix := "PMASSIST_" + strings.ToUpper(string(svc)) + "_"
+		app := oauth.AppCredentials{ClientID: getenv(prefix + "CLIENT_ID"), ClientSecret: getenv(prefix + "CLIENT_SECRET")}
+		if svc == pmassist.ServiceSlack {
+			app.SigningSecret = getenv(prefix + "SIGNING_SECRET")
+		} else {
+			app.SigningSecret = getenv(prefix + "WEBHOOK_SECRET")
+		}
+		if app.ClientID != "" || app.ClientSecret != "" {
+			p.Apps[svc] = app
+		}
+	}
+	p.SlackURL = envOr(getenv, "PMASSIST_SLACK_URL", "https://slack.com")
+	p.LinearURL = envOr(getenv, "PMASSIST_LINEAR_URL", "https://linear.app")
+	p.LinearAPIURL = envOr(getenv, "PMASSIST_LINEAR_API_URL", "https://api.linear.app")
+	p.GitHubURL = envOr(getenv, "PMASSIST_GITHUB_URL", "https://github.com")
+	p.GitHubAPIURL = envOr(getenv, "PMASSIST_GITHUB_API_URL", "https://api.github.com")
+}
+
+// Validate names the first provider setting at fault.
+func (p *ProviderConfig) Validate() error {
+	for _, svc := range pmassist.Services {
+		app, ok := p.Apps[svc]
+		prefix := "PMASSIST_" + strings.ToUpper(string(svc)) + "_"
+		if ok && app.ClientID == "" {
+			return &usageError{"invalid " + prefix + "CLIENT_ID: required when " + prefix + "CLIENT_SECRET is set"}
+		}
+		if ok && app.ClientSecret == "" {
+			return &usageError{"invalid " + prefix + "CLIENT_SECRET: required when " + prefix + "CLIENT_ID is set"}
+		}
+	}
+	for name, v := range map[string]string{"PMASSIST_SLACK_URL": p.SlackURL, "PMASSIST_LINEAR_URL": p.LinearURL,
+		"PMASSIST_LINEAR_API_URL": p.LinearAPIURL, "PMASSIST_GITHUB_URL": p.GitHubURL, "PMASSIST_GITHUB_API_URL": p.GitHubAPIURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return invalid("", name, v, "must be an http(s) URL")
 		}
 	}
 	return nil

@@ -5,8 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
@@ -32,6 +31,10 @@ import (
 
 // DataFileName is the one data file inside the data folder.
 const DataFileName = "pmassist.db"
+
+// RefreshPassEvery is how often the background pass looks for tokens to
+// refresh (before expiry, daily keep-alive, retries after backoff).
+const RefreshPassEvery = 5 * time.Minute
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -49,6 +52,9 @@ Commands:
   healthcheck [--url URL]   exit 0 when URL/readyz answers 200 within 5 s (for Docker HEALTHCHECK)
   admin create-operator --email E --password-stdin [--name N]
                             create an operator account (headless installs)
+  keys rotate [--retire-old]
+                            offline: add a new master key and re-encrypt every stored secret
+                            with it; --retire-old then removes the old keys
   version                   print version, commit and Go version
   help                      this text
 
@@ -73,6 +79,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		err = runHealthcheck(ctx, args, stderr, getenv)
 	case "admin":
 		err = runAdmin(ctx, args, stdin, stdout, stderr, getenv)
+	case "keys":
+		err = runKeys(ctx, args, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -144,6 +152,7 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 	DB     *store.DB
+	OAuth  *oauth.Manager
 	Server *server.Server
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
@@ -167,19 +176,26 @@ func (m *Main) Open() error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data folder: %w", err)
 	}
-	if err := ensureMasterKey(m.Config.DataDir, m.Config.MasterKey, m.Logger); err != nil {
+	keys, err := loadKeyring(m.Config.DataDir, m.Config.MasterKey, true, m.Logger)
+	if err != nil {
 		return err
 	}
-	db, err := store.Open(filepath.Join(m.Config.DataDir, DataFileName), store.Options{})
+	db, err := store.Open(filepath.Join(m.Config.DataDir, DataFileName), store.Options{Keys: keys})
 	if err != nil {
 		return err
 	}
 	m.DB = db
+	p := m.Config.Providers
+	m.OAuth = oauth.New(oauth.Config{
+		BaseURL: m.Config.BaseURL, Apps: p.Apps, SlackURL: p.SlackURL, LinearURL: p.LinearURL, LinearAPIURL: p.LinearAPIURL,
+		GitHubURL: p.GitHubURL, GitHubAPIURL: p.GitHubAPIURL, Logger: m.Logger,
+	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
 	srv, err := server.New(server.Config{
 		BaseURL: m.Config.BaseURL, SignupMode: m.Config.Signup, DefaultTier: pmassist.Tier(m.Config.DefaultTier),
 		Logger: m.Logger, PasswordParams: m.PasswordParams,
 	}, server.Services{
 		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
+		Connections: db, Apps: db, OAuth: m.OAuth,
 		Ready: func(ctx context.Context) map[string]error { return map[string]error{"data_file": db.Ping(ctx)} },
 	})
 	if err != nil {
@@ -193,8 +209,12 @@ func (m *Main) Open() error {
 	m.Server = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.sweepSessions(ctx)
+	go func() {
+		defer m.wg.Done()
+		m.OAuth.Run(ctx, RefreshPassEvery)
+	}()
 	m.Logger.Info("serving", "addr", srv.Addr(), "data", m.Config.DataDir, "version", pmassist.Version)
 	return nil
 }
@@ -243,48 +263,42 @@ func (m *Main) sweepSessions(ctx context.Context) {
 	}
 }
 
-// ensureMasterKey makes sure a master key exists: PMASSIST_MASTER_KEY, or
-// DATA_DIR/master.key, created (0600) on first start. The key encrypts OAuth
-// tokens from the Connections issue on; it must never be stored inside the
-// data file, and backups of the data file should not carry it.
-func ensureMasterKey(dataDir, envKey string, logger *slog.Logger) error {
+// MasterKeyFile is the key ring's file inside the data folder.
+const MasterKeyFile = "master.key"
+
+// loadKeyring returns the master keys: PMASSIST_MASTER_KEY, or
+// DATA_DIR/master.key, created (0600) on first start when create is set.
+// The keys seal OAuth tokens; they must never be stored inside the data
+// file, and backups of the data file should not carry them.
+func loadKeyring(dataDir, envKey string, create bool, logger *slog.Logger) (*store.Keyring, error) {
 	if envKey != "" {
-		return nil
+		ring, err := store.ParseKeyring(envKey)
+		if err != nil {
+			return nil, errors.New("invalid PMASSIST_MASTER_KEY")
+		}
+		return ring, nil
 	}
-	path := filepath.Join(dataDir, "master.key")
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return err
+	path := filepath.Join(dataDir, MasterKeyFile)
+	ring, err := store.ReadKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if ring, err = store.GenerateKeyring(); err != nil {
+			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("creating master key: %w", err)
-		}
-		_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("writing master key: %w", err)
+		if err := store.WriteKeyFile(path, ring); err != nil {
+			return nil, fmt.Errorf("writing master key: %w", err)
 		}
 		logger.Warn("created a new master key; keep a copy of it apart from your backups — without it the stored connection tokens cannot be read",
 			"path", path)
-		return nil
+		return ring, nil
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no master key: %s does not exist and PMASSIST_MASTER_KEY is not set", path)
 	} else if err != nil {
-		return fmt.Errorf("reading master key: %w", err)
-	}
-	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw))); err != nil || len(k) != 32 {
-		return fmt.Errorf("master key %s is not the base64 encoding of 32 bytes", path)
+		return nil, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		logger.Warn("master key file is readable by other users; run chmod 600 on it", "path", path)
 	}
-	return nil
+	return ring, nil
 }
 
 func runHealthcheck(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
@@ -369,5 +383,74 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return errors.New(pmassist.ErrorMessage(err))
 	}
 	fmt.Fprintf(stdout, "created operator %s (%s)\n", u.Email, u.ID)
+	return nil
+}
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return &usageError{"usage: pmassist keys rotate [--retire-old] [--data DIR]"}
+	}
+	fs := newFlagSet("keys rotate", stderr)
+	var dataDir string
+	registerDataFlag(fs, getenv, &dataDir)
+	retire := fs.Bool("retire-old", false, "after re-encrypting, remove the old keys from the key ring")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	envKey := getenv("PMASSIST_MASTER_KEY")
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	old, err := loadKeyring(dataDir, envKey, false, logger)
+	if err != nil {
+		return err
+	}
+	next, err := old.WithNewKey()
+	if err != nil {
+		return err
+	}
+	keyPath := filepath.Join(dataDir, MasterKeyFile)
+	// The new key is written before anything is sealed with it, and old keys
+	// leave the ring only after nothing uses them: a crash at any point
+	// leaves a ring that opens every value.
+	save := func(ring *store.Keyring) error {
+		if envKey != "" {
+			return nil
+		}
+		return store.WriteKeyFile(keyPath, ring)
+	}
+	if err := save(next); err != nil {
+		return err
+	}
+	db, err := store.Open(filepath.Join(dataDir, DataFileName), store.Options{Keys: next})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Reseal(ctx)
+	if err != nil {
+		return fmt.Errorf("re-encrypting: %w", err)
+	}
+	final := next
+	if *retire {
+		if err := db.RetireKeys(ctx, old.IDs()...); err != nil {
+			return err
+		}
+		if final, err = next.Without(old.IDs()...); err != nil {
+			return err
+		}
+		if err := save(final); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d secrets with master key %d\n", n, next.ActiveID())
+	if *retire {
+		fmt.Fprintf(stdout, "retired master key(s) %v\n", old.IDs())
+	} else {
+		fmt.Fprintf(stdout, "old key(s) %v stay readable; run again with --retire-old to remove them\n", old.IDs())
+	}
+	if envKey != "" {
+		fmt.Fprintf(stdout, "PMASSIST_MASTER_KEY is set, so nothing was written to disk: set it to this value before the next start:\n%s\n", final.Encode())
+	} else {
+		fmt.Fprintf(stdout, "key ring written to %s\n", keyPath)
+	}
 	return nil
 }
