@@ -201,7 +201,7 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 	defer errFile.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if len(args) == 0 || args[0] != "admin" {
+	if len(args) == 0 || args[0] == "serve" || strings.HasPrefix(args[0], "-") {
 		cancel() // serve returns as soon as it is up
 	}
 	rc := Run(ctx, args, strings.NewReader(env["STDIN"]), &out, errFile, func(k string) string { return env[k] })
