@@ -1,0 +1,71 @@
+package pmassist
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// SourcePage is one page of items fetched from a provider.
+type SourcePage struct {
+	Items []*Item
+	// Watermark, when set, is advanced in the same transaction as Items;
+	// sources set it on the last page of a resource.
+	Watermark *Watermark
+}
+
+// FetchRequest tells a Source what to fetch for one connection.
+type FetchRequest struct {
+	Connection *Connection
+	Config     TenantConfig
+	// Watermark returns the stored watermark of a resource (zero before the
+	// first run).
+	Watermark func(ctx context.Context, resource string) (Watermark, error)
+	// Emit stores a page before the source fetches the next one; an error
+	// (quota reached, shutdown) stops the fetch and is returned by Fetch.
+	Emit func(ctx context.Context, page SourcePage) error
+}
+
+// Source fetches a connection's items from its provider: incrementally from
+// the watermarks, following pagination, honouring rate limits (waiting, not
+// failing), retrying transient errors with backoff. A revoked or invalid
+// token is reported as an EUNAUTHORIZED error.
+type Source interface {
+	Fetch(ctx context.Context, req FetchRequest) error
+}
+
+// AccessTokens gives provider clients a working access token of a
+// connection of the context's tenant; refreshing is its business, never
+// the client's.
+type AccessTokens interface {
+	AccessToken(ctx context.Context, connectionID string) (string, error)
+}
+
+// WebhookDelivery is a webhook whose signature was verified, parsed.
+type WebhookDelivery struct {
+	// ID is the provider's event or delivery id, for deduplication.
+	ID string
+	// WorkspaceID routes the delivery to the tenants connected to it (Slack
+	// team id, Linear organization id, GitHub account/organization id).
+	WorkspaceID string
+	// WorkspaceLogin is GitHub's organization or owner login (the account
+	// id of a connection may differ from the repository owner's).
+	WorkspaceLogin string
+	// Challenge is Slack's url_verification challenge, to be echoed.
+	Challenge string
+	// Items are the items the event carries, converted.
+	Items []*Item
+	// Refresh asks for an ingestion run of the connection instead (the
+	// event only says that something changed).
+	Refresh bool
+}
+
+// WebhookReceiver verifies and parses one provider's webhooks.
+type WebhookReceiver interface {
+	// Verify checks the signature with secret in constant time and refuses
+	// stale timestamps.
+	Verify(header http.Header, body []byte, secret string, now time.Time) error
+	// Parse converts a verified body. Unknown event types yield an empty
+	// delivery, not an error.
+	Parse(header http.Header, body []byte) (*WebhookDelivery, error)
+}
