@@ -22,6 +22,7 @@ const (
 	AuditConnectionDeleted     = "connection.disconnected"
 	AuditOAuthAppSaved         = "oauth_app.saved"
 	AuditOAuthAppRemoved       = "oauth_app.removed"
+	AuditSettingsChanged       = "settings.changed"
 )
 
 // AuditEvent records who changed what in a tenant.

@@ -76,3 +76,22 @@ type JobService interface {
 	// process as failed, at start-up; it returns how many.
 	FailInterruptedJobs(ctx context.Context, at time.Time) (int, error)
 }
+
+// IngestionService starts ingestion runs and applies webhook deliveries
+// (tenant-scoped); the HTTP layer calls it.
+type IngestionService interface {
+	// Start queues a run of a connection and returns its job; when a run of
+	// it is already queued or running, that job is returned instead and
+	// started is false.
+	Start(ctx context.Context, connectionID, trigger string) (job *Job, started bool, err error)
+	// ApplyWebhook records a webhook job for a connection and applies the
+	// delivery's items (or runs ingestion when the delivery asks for it) in
+	// the background.
+	ApplyWebhook(ctx context.Context, connectionID string, d *WebhookDelivery) (*Job, error)
+}
+
+// Planner re-plans the ingestion schedules after connections or settings
+// changed.
+type Planner interface {
+	Replan(ctx context.Context) error
+}

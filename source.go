@@ -69,3 +69,29 @@ type WebhookReceiver interface {
 	// delivery, not an error.
 	Parse(header http.Header, body []byte) (*WebhookDelivery, error)
 }
+
+// WebhookVerifier checks a delivery against the webhook secrets the
+// appliance holds for a service (its own app's, and tenants' own apps'),
+// and parses it once one matches. The secrets never leave it.
+type WebhookVerifier interface {
+	VerifyWebhook(ctx context.Context, service Service, recv WebhookReceiver, header http.Header, body []byte, now time.Time) (*WebhookDelivery, error)
+}
+
+// DeliveryLog remembers webhook delivery ids for deduplication.
+type DeliveryLog interface {
+	// SeenDelivery records id and reports whether it was seen before.
+	SeenDelivery(ctx context.Context, service Service, id string, now time.Time) (bool, error)
+}
+
+// WebhookResult is what receiving a delivery did.
+type WebhookResult struct {
+	Challenge string // Slack url_verification: echo it
+	Duplicate bool   // seen before: acknowledged, not applied again
+	Routed    int    // connections the delivery was applied to (0: ignored)
+}
+
+// WebhookService receives webhooks: verify, deduplicate, route to the
+// connected tenants, apply. A bad or stale signature is EUNAUTHORIZED.
+type WebhookService interface {
+	Receive(ctx context.Context, service Service, header http.Header, body []byte) (WebhookResult, error)
+}

@@ -190,7 +190,9 @@ func (db *DB) UpdateConnection(ctx context.Context, id string, upd pmassist.Conn
 }
 
 // DeleteConnection removes a connection of the context's tenant together
-// with its workspace entry and its sealed token.
+// with its workspace entry, its sealed token and its entry in jobs_active (a
+// deleted connection cannot keep a job "active"). Its items and watermarks
+// stay unless DeleteConnectionItems removes them.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		c, err := readConnection(tb, id)
@@ -207,6 +209,9 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 			}
 		}
 		if err := tb.Bucket(bucketConnectionTokens).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := tb.Bucket(bucketJobsActive).Delete([]byte(id)); err != nil {
 			return err
 		}
 		return tb.Bucket(bucketConnections).Delete([]byte(id))

@@ -12,6 +12,8 @@
 //	sessions/                    <id hash> -> Session JSON
 //	api_token_hashes/            <hash> -> "<tenant id>/<token id>"
 //	invitation_hashes/           <hash> -> "<tenant id>/<invitation id>"
+//	webhook_deliveries/          <service> ":" <delivery id> -> 8-byte BE unix seconds first seen
+//	webhook_delivery_times/      <8-byte BE unix seconds><service> ":" <delivery id> -> nil   (pruning order)
 //	t/<tenant id>                (one TOP-LEVEL bucket per tenant; bucket name is "t/" + id)
 //	   "tenant" (key)            -> Tenant JSON
 //	   members/                  <user id> -> Membership JSON
@@ -22,6 +24,18 @@
 //	   connection_workspaces/    <service> "\x00" <workspace id> -> connection id
 //	   connection_tokens/        <connection id> -> sealed JSON {access_token, refresh_token, expiry}
 //	   oauth_apps/               <service> -> sealed JSON {client_id, client_secret, signing_secret, updated_at}
+//	   items/                    <item id> -> Item JSON
+//	   items_by_external/        <service> "\x00" <external id> -> item id
+//	   items_by_time/            <8-byte BE created unix nanos><item id> -> 1 byte service code (slack=1, linear=2, github=3)
+//	   watermarks/               <connection id> "\x00" <resource> -> Watermark JSON
+//	   usage/                    <period "2006-01"> -> 8-byte BE count of new items
+//	   jobs/                     <job id> -> Job JSON   (job ids from pmassist.NewID sort by creation)
+//	   jobs_active/              <connection id> -> job id (queued or running)
+//	   "config" (key)            -> TenantConfig JSON
+//
+// items_by_time lets the item list, the per-day chart and the cursor of a
+// page work from keys alone: the chart and the service filter never decode
+// an item.
 //
 // "Sealed" values are encrypted with NaCl secretbox under a master key that
 // never enters the file (see vault.go for the format). They are bound to the
@@ -72,9 +86,21 @@ var (
 	bucketConnectionTokens     = []byte("connection_tokens")
 	bucketOAuthApps            = []byte("oauth_apps")
 
+	bucketItems           = []byte("items")
+	bucketItemsByExternal = []byte("items_by_external")
+	bucketItemsByTime     = []byte("items_by_time")
+	bucketWatermarks      = []byte("watermarks")
+	bucketUsage           = []byte("usage")
+	bucketJobs            = []byte("jobs")
+	bucketJobsActive      = []byte("jobs_active")
+
+	bucketWebhookDeliveries    = []byte("webhook_deliveries")
+	bucketWebhookDeliveryTimes = []byte("webhook_delivery_times")
+
 	keySchemaVersion = []byte("schema_version")
 	keyApp           = []byte("app")
 	keyTenant        = []byte("tenant")
+	keyConfig        = []byte("config")
 )
 
 // tenantPrefix starts the name of every tenant bucket.
@@ -90,6 +116,8 @@ const appName = "pmassist"
 var tenantCollections = [][]byte{
 	bucketMembers, bucketAPITokens, bucketInvitations, bucketAudit,
 	bucketConnections, bucketConnectionWorkspaces, bucketConnectionTokens, bucketOAuthApps,
+	bucketItems, bucketItemsByExternal, bucketItemsByTime, bucketWatermarks, bucketUsage,
+	bucketJobs, bucketJobsActive,
 }
 
 // Options tune Open.

@@ -36,6 +36,22 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	aItem := &pmassist.Item{ConnectionID: conn.ID, Type: pmassist.ItemMessage, Service: pmassist.ServiceSlack,
+		ExternalID: "C1:1", Text: "A's message", CreatedAt: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
+	aWM := pmassist.Watermark{ConnectionID: conn.ID, Resource: "channel:C1", Value: "a-mark"}
+	if _, err := db.UpsertItems(actx, []*pmassist.Item{aItem}, &aWM, "2026-03", pmassist.Unlimited); err != nil {
+		t.Fatal(err)
+	}
+	aJob := &pmassist.Job{Kind: pmassist.JobIngestion, Service: pmassist.ServiceSlack, ConnectionID: conn.ID, Status: pmassist.JobQueued}
+	if err := db.CreateJob(actx, aJob); err != nil {
+		t.Fatal(err)
+	}
+	aConfig := pmassist.DefaultTenantConfig()
+	aConfig.Timezone = "Europe/Berlin"
+	if err := db.PutTenantConfig(actx, aConfig); err != nil {
+		t.Fatal(err)
+	}
+
 	// leak turns a listing that contains one of A's ids into an error.
 	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
 	n := 0
@@ -191,6 +207,113 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return err
 		}, ""},
+		{"UpsertItems", " of A's external id", func(ctx context.Context) error {
+			// B may ingest the same provider item, but as its own.
+			it := &pmassist.Item{TenantID: a.ID, ConnectionID: "b-conn", Type: aItem.Type, Service: aItem.Service,
+				ExternalID: aItem.ExternalID, Text: unique(), CreatedAt: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+			wm := &pmassist.Watermark{ConnectionID: aWM.ConnectionID, Resource: aWM.Resource, Value: unique()}
+			res, err := db.UpsertItems(ctx, []*pmassist.Item{it}, wm, "2000-01", pmassist.Unlimited)
+			if err != nil {
+				return err
+			}
+			if res.New != 1 || it.ID == aItem.ID || it.TenantID == a.ID {
+				return leak("item", aItem.ID)
+			}
+			return nil
+		}, ""},
+		{"FindItem", "", func(ctx context.Context) error {
+			_, err := db.FindItem(ctx, aItem.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"FindItemByExternalID", "", func(ctx context.Context) error {
+			// B's own item of the same external id may be found; A's not.
+			it, err := db.FindItemByExternalID(ctx, aItem.Service, aItem.ExternalID)
+			if err == nil && (it.ID == aItem.ID || it.TenantID == a.ID || it.Text == aItem.Text) {
+				return leak("item", aItem.ID)
+			}
+			if pmassist.ErrorCode(err) == pmassist.ENOTFOUND {
+				return nil
+			}
+			return err
+		}, ""},
+		{"ListItems", "", func(ctx context.Context) error {
+			list, _, err := db.ListItems(ctx, pmassist.ItemFilter{})
+			for _, it := range list {
+				if it.ID == aItem.ID || it.TenantID == a.ID {
+					return leak("item", it.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"DeleteConnectionItems", "", func(ctx context.Context) error {
+			_, err := db.DeleteConnectionItems(ctx, conn.ID)
+			return err
+		}, ""},
+		{"Watermark", "", func(ctx context.Context) error {
+			wm, err := db.Watermark(ctx, aWM.ConnectionID, aWM.Resource)
+			if wm.Value == aWM.Value {
+				return leak("watermark", aWM.Resource)
+			}
+			return err
+		}, ""},
+		{"ItemsIngested", "", func(ctx context.Context) error {
+			n, err := db.ItemsIngested(ctx, "2026-03")
+			if n != 0 {
+				return leak("usage of", "2026-03")
+			}
+			return err
+		}, ""},
+		{"ItemsPerDay", "", func(ctx context.Context) error {
+			days, err := db.ItemsPerDay(ctx, aItem.CreatedAt.Add(-time.Hour), time.UTC)
+			if len(days) > 0 {
+				return leak("items per day", fmt.Sprint(days))
+			}
+			return err
+		}, ""},
+		{"CreateJob", " claiming A", func(ctx context.Context) error {
+			j := &pmassist.Job{TenantID: a.ID, Kind: pmassist.JobIngestion, Service: pmassist.ServiceSlack,
+				ConnectionID: "b-conn", Status: pmassist.JobQueued}
+			if err := db.CreateJob(ctx, j); err != nil {
+				return err
+			}
+			if j.TenantID == a.ID {
+				return leak("job written into tenant", a.ID)
+			}
+			return nil
+		}, ""},
+		{"UpdateJob", "", func(ctx context.Context) error {
+			_, err := db.UpdateJob(ctx, aJob.ID, pmassist.JobUpdate{Status: ptr(pmassist.JobFailed)})
+			return err
+		}, pmassist.ENOTFOUND},
+		{"FindJob", "", func(ctx context.Context) error {
+			_, err := db.FindJob(ctx, aJob.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"ListJobs", "", func(ctx context.Context) error {
+			list, _, err := db.ListJobs(ctx, pmassist.JobFilter{})
+			for _, j := range list {
+				if j.ID == aJob.ID || j.TenantID == a.ID {
+					return leak("job", j.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"ActiveJob", "", func(ctx context.Context) error {
+			_, err := db.ActiveJob(ctx, aJob.ConnectionID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"TenantConfig", "", func(ctx context.Context) error {
+			c, err := db.TenantConfig(ctx)
+			if c.Timezone == aConfig.Timezone {
+				return leak("config of", a.ID)
+			}
+			return err
+		}, ""},
+		{"PutTenantConfig", "", func(ctx context.Context) error {
+			c := pmassist.DefaultTenantConfig()
+			c.Timezone = "Asia/Tokyo"
+			return db.PutTenantConfig(ctx, c)
+		}, ""},
 	}
 
 	covered := map[string]bool{}
@@ -242,6 +365,28 @@ func TestTenantIsolation(t *testing.T) {
 	if list, err := db.ListOAuthAppServices(actx); err != nil || !slices.Equal(list, []pmassist.Service{aApp.Service}) {
 		t.Errorf("A's own apps now %v, %v", list, err)
 	}
+	if list, _, err := db.ListItems(actx, pmassist.ItemFilter{}); err != nil || len(list) != 1 || list[0].ID != aItem.ID ||
+		list[0].Text != aItem.Text || list[0].TenantID != a.ID {
+		t.Errorf("A's items now %+v, %v", list, err)
+	}
+	if it, err := db.FindItemByExternalID(actx, aItem.Service, aItem.ExternalID); err != nil || it.ID != aItem.ID {
+		t.Errorf("A's item by external id now %+v, %v", it, err)
+	}
+	if wm, err := db.Watermark(actx, aWM.ConnectionID, aWM.Resource); err != nil || wm != aWM {
+		t.Errorf("A's watermark now %+v, %v", wm, err)
+	}
+	if n, err := db.ItemsIngested(actx, "2026-03"); err != nil || n != 1 {
+		t.Errorf("A's usage now %d, %v", n, err)
+	}
+	if j, err := db.ActiveJob(actx, conn.ID); err != nil || j.ID != aJob.ID || j.Status != pmassist.JobQueued {
+		t.Errorf("A's active job now %+v, %v", j, err)
+	}
+	if list, _, err := db.ListJobs(actx, pmassist.JobFilter{}); err != nil || len(list) != 1 || list[0].ID != aJob.ID {
+		t.Errorf("A's jobs now %+v, %v", list, err)
+	}
+	if c, err := db.TenantConfig(actx); err != nil || c.Timezone != aConfig.Timezone {
+		t.Errorf("A's config now %+v, %v", c, err)
+	}
 }
 
 // tenantScopedMethods lists the methods of the tenant-scoped interfaces,
@@ -254,6 +399,8 @@ func tenantScopedMethods() []string {
 		"FindInvitationByHash": true,
 		"AcceptInvitation":     true,
 		"ListAllConnections":   true,
+		"ListRecentJobs":       true,
+		"FailInterruptedJobs":  true,
 	}
 	var names []string
 	for _, it := range []reflect.Type{
@@ -263,6 +410,9 @@ func tenantScopedMethods() []string {
 		reflect.TypeFor[pmassist.AuditService](),
 		reflect.TypeFor[pmassist.ConnectionService](),
 		reflect.TypeFor[pmassist.OAuthAppService](),
+		reflect.TypeFor[pmassist.ItemService](),
+		reflect.TypeFor[pmassist.JobService](),
+		reflect.TypeFor[pmassist.TenantConfigService](),
 	} {
 		for m := range it.Methods() {
 			if !notScoped[m.Name] {

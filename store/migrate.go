@@ -71,6 +71,36 @@ var migrations = []migration{
 			return nil
 		},
 	},
+	{
+		version: 3,
+		name:    "items, watermarks, usage, jobs and webhook deliveries",
+		up: func(tx *bolt.Tx) error {
+			for _, name := range []string{"webhook_deliveries", "webhook_delivery_times"} {
+				if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return err
+				}
+			}
+			var tenants [][]byte
+			c := tx.Cursor()
+			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+				tenants = append(tenants, bytes.Clone(k))
+			}
+			for _, name := range tenants {
+				tb := tx.Bucket(name)
+				if tb == nil {
+					continue
+				}
+				for _, coll := range []string{
+					"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
+				} {
+					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	},
 }
 
 // LatestSchemaVersion returns the schema version this build writes.

@@ -60,7 +60,8 @@ func TestOpen_NewFileAtLatestVersion(t *testing.T) {
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketUsersByEmail, bucketUserTenants,
-			bucketSessions, bucketAPITokenHashes, bucketInvitationHashes} {
+			bucketSessions, bucketAPITokenHashes, bucketInvitationHashes,
+			bucketWebhookDeliveries, bucketWebhookDeliveryTimes} {
 			if tx.Bucket(name) == nil {
 				t.Errorf("bucket %s missing", name)
 			}
@@ -314,7 +315,8 @@ func TestTenantCollections_MatchNewTenant(t *testing.T) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		tb := tx.Bucket(tenantBucketName(tenant.ID))
 		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
-			"connections", "connection_workspaces", "connection_tokens", "oauth_apps"} {
+			"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
+			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active"} {
 			if tb.Bucket([]byte(name)) == nil {
 				t.Errorf("new tenant lacks %s", name)
 			}
@@ -323,5 +325,101 @@ func TestTenantCollections_MatchNewTenant(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigration3_ItemsAndJobs upgrades a file written at version 2, with a
+// tenant in it, and checks that the tenant gains the item and job
+// collections, the file the delivery buckets, and that all of them work.
+func TestMigration3_ItemsAndJobs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:2]); err != nil {
+		t.Fatal(err)
+	}
+	tenant := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Old", Tier: pmassist.TierFree, CreatedAt: time.Now().UTC()}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		// A tenant as version 2 made it, spelled out.
+		tb, err := tx.CreateBucket([]byte("t/" + tenant.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
+			"connections", "connection_workspaces", "connection_tokens", "oauth_apps"} {
+			if _, err := tb.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return putJSON(tb, []byte("tenant"), tenant)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		if v, err := schemaVersion(tx); err != nil || v != 2 {
+			t.Fatalf("test file at version %d, %v; want 2", v, err)
+		}
+		if tx.Bucket([]byte("t/"+tenant.ID)).Bucket([]byte("items")) != nil || tx.Bucket([]byte("webhook_deliveries")) != nil {
+			t.Fatal("the version-2 file already has version 3's buckets")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{NoSync: true, Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(); err != nil || v < 3 {
+		t.Errorf("schema version %d, %v; want at least 3", v, err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range []string{"webhook_deliveries", "webhook_delivery_times"} {
+			if tx.Bucket([]byte(name)) == nil {
+				t.Errorf("migrated file lacks %s", name)
+			}
+		}
+		tb := tx.Bucket([]byte("t/" + tenant.ID))
+		for _, name := range []string{"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active"} {
+			if tb.Bucket([]byte(name)) == nil {
+				t.Errorf("migrated tenant lacks %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := pmassist.NewContextWithTenant(context.Background(), tenant.ID)
+	item := &pmassist.Item{ConnectionID: "c1", Type: pmassist.ItemMessage, Service: pmassist.ServiceSlack, ExternalID: "C1:1", CreatedAt: time.Now()}
+	wm := &pmassist.Watermark{ConnectionID: "c1", Resource: "channel:C1", Value: "1"}
+	if res, err := db.UpsertItems(ctx, []*pmassist.Item{item}, wm, "2026-03", 100); err != nil || res.New != 1 {
+		t.Fatalf("upsert into a migrated tenant: %+v, %v", res, err)
+	}
+	if list, _, err := db.ListItems(ctx, pmassist.ItemFilter{}); err != nil || len(list) != 1 {
+		t.Errorf("items of a migrated tenant: %v, %v", list, err)
+	}
+	job := &pmassist.Job{Kind: pmassist.JobIngestion, Service: pmassist.ServiceSlack, ConnectionID: "c1", Status: pmassist.JobQueued}
+	if err := db.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := db.ActiveJob(ctx, "c1"); err != nil || j.ID != job.ID {
+		t.Errorf("active job of a migrated tenant: %+v, %v", j, err)
+	}
+	if err := db.PutTenantConfig(ctx, pmassist.DefaultTenantConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := db.SeenDelivery(context.Background(), pmassist.ServiceSlack, "e1", time.Now()); err != nil || s {
+		t.Errorf("first delivery in a migrated file: %v, %v", s, err)
+	}
+	if got, err := db.FindTenantByID(context.Background(), tenant.ID); err != nil || got.Name != "Old" {
+		t.Errorf("tenant after migration: %+v, %v", got, err)
 	}
 }

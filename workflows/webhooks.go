@@ -1,0 +1,152 @@
+package workflows
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pmassist/pmassist"
+)
+
+// WebhooksConfig wires Webhooks.
+type WebhooksConfig struct {
+	Ingestor    *Ingestor
+	Verifier    pmassist.WebhookVerifier
+	Receivers   map[pmassist.Service]pmassist.WebhookReceiver
+	Deliveries  pmassist.DeliveryLog
+	Connections pmassist.ConnectionService
+	Configs     pmassist.TenantConfigService
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Webhooks receives provider webhooks: the signature is checked before
+// anything else, a delivery seen before is acknowledged without being
+// applied, and the delivery is applied to every connection of the
+// workspace it names. A delivery for a workspace nobody connected is
+// acknowledged and ignored, so that providers do not retry it forever.
+type Webhooks struct{ cfg WebhooksConfig }
+
+var _ pmassist.WebhookService = (*Webhooks)(nil)
+
+// NewWebhooks returns the webhook receiver.
+func NewWebhooks(cfg WebhooksConfig) *Webhooks {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Webhooks{cfg: cfg}
+}
+
+// Receive implements pmassist.WebhookService.
+func (w *Webhooks) Receive(ctx context.Context, service pmassist.Service, header http.Header, body []byte) (pmassist.WebhookResult, error) {
+	recv, ok := w.cfg.Receivers[service]
+	if !ok {
+		return pmassist.WebhookResult{}, pmassist.Errorf(pmassist.ENOTFOUND, "no webhooks for %s", service)
+	}
+	now := w.cfg.Now()
+	d, err := w.cfg.Verifier.VerifyWebhook(ctx, service, recv, header, body, now)
+	if err != nil {
+		return pmassist.WebhookResult{}, err
+	}
+	if d.Challenge != "" {
+		return pmassist.WebhookResult{Challenge: d.Challenge}, nil
+	}
+	if d.ID != "" {
+		seen, err := w.cfg.Deliveries.SeenDelivery(ctx, service, d.ID, now)
+		if err != nil {
+			return pmassist.WebhookResult{}, err
+		}
+		if seen {
+			return pmassist.WebhookResult{Duplicate: true}, nil
+		}
+	}
+	if len(d.Items) == 0 && !d.Refresh {
+		return pmassist.WebhookResult{}, nil
+	}
+	conns, err := w.route(ctx, service, d)
+	if err != nil {
+		return pmassist.WebhookResult{}, err
+	}
+	if len(conns) == 0 {
+		w.cfg.Logger.Info("webhook for a workspace no tenant has connected; ignored", "service", service, "workspace_id", d.WorkspaceID)
+		return pmassist.WebhookResult{}, nil
+	}
+	res := pmassist.WebhookResult{}
+	for _, c := range conns {
+		tctx := pmassist.NewContextWithTenant(ctx, c.TenantID)
+		// Each tenant gets its own copies: the store fills in ids.
+		dc := *d
+		dc.Items = cloneItems(d.Items)
+		if _, err := w.cfg.Ingestor.ApplyWebhook(tctx, c.ID, &dc); err != nil {
+			w.cfg.Logger.Warn("applying a webhook failed", "service", service, "tenant_id", c.TenantID, "connection_id", c.ID, "error", err)
+			continue
+		}
+		res.Routed++
+	}
+	return res, nil
+}
+
+// route finds the connections a delivery belongs to: by workspace id (a
+// Slack team, a Linear organization); for GitHub also by the repository
+// owner's login or the tenant's configured orgs and repos, since a GitHub
+// connection is the authorizing account, not the organization.
+func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmassist.WebhookDelivery) ([]*pmassist.Connection, error) {
+	all, err := w.cfg.Connections.ListAllConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*pmassist.Connection
+	for _, c := range all {
+		if c.Service != service || c.Status == pmassist.ConnectionNeedsReauth {
+			continue
+		}
+		match := d.WorkspaceID != "" && c.WorkspaceID == d.WorkspaceID
+		if !match && service == pmassist.ServiceGitHub {
+			match, err = w.githubMatch(ctx, c, d)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if match {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (w *Webhooks) githubMatch(ctx context.Context, c *pmassist.Connection, d *pmassist.WebhookDelivery) (bool, error) {
+	if d.WorkspaceLogin != "" && strings.EqualFold(c.WorkspaceName, d.WorkspaceLogin) {
+		return true, nil
+	}
+	cfg, err := w.cfg.Configs.TenantConfig(pmassist.NewContextWithTenant(ctx, c.TenantID))
+	if err != nil {
+		return false, err
+	}
+	for _, org := range cfg.GitHubOrgs {
+		if strings.EqualFold(org, d.WorkspaceLogin) {
+			return true, nil
+		}
+	}
+	for _, it := range d.Items {
+		for _, repo := range cfg.GitHubRepos {
+			if strings.EqualFold(repo, it.Channel) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func cloneItems(in []*pmassist.Item) []*pmassist.Item {
+	out := make([]*pmassist.Item, len(in))
+	for i, it := range in {
+		c := *it
+		out[i] = &c
+	}
+	return out
+}
