@@ -164,7 +164,9 @@ func (sc *Scheduler) Replan(ctx context.Context) error {
 			gocron.WithName("ingest "+connID),
 			gocron.WithTags(tenantID),
 			gocron.WithSingletonMode(gocron.LimitModeReschedule),
-			gocron.WithStartAt(gocron.WithStartDateTime(sc.cfg.Now().Add(jitter(connID, min(sc.cfg.MaxJitter, iv))))),
+			// A second's margin keeps the start in the future by the time
+			// gocron checks it (it refuses past start times).
+			gocron.WithStartAt(gocron.WithStartDateTime(sc.cfg.Now().Add(time.Second+jitter(connID, min(sc.cfg.MaxJitter, iv))))),
 		)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ type WebhooksConfig struct {
 	Deliveries  pmassist.DeliveryLog
 	Connections pmassist.ConnectionService
 	Configs     pmassist.TenantConfigService
+	Items       pmassist.ItemService
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -92,9 +93,10 @@ func (w *Webhooks) Receive(ctx context.Context, service pmassist.Service, header
 }
 
 // route finds the connections a delivery belongs to: by workspace id (a
-// Slack team, a Linear organization); for GitHub also by the repository
-// owner's login or the tenant's configured orgs and repos, since a GitHub
-// connection is the authorizing account, not the organization.
+// Slack team, a Linear organization); for GitHub, whose connection is the
+// authorizing account rather than an organization, by the repository
+// owner's login, the tenant's configured orgs and repos, or a repository
+// the connection already ingests (it has a watermark for it).
 func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmassist.WebhookDelivery) ([]*pmassist.Connection, error) {
 	all, err := w.cfg.Connections.ListAllConnections(ctx)
 	if err != nil {
@@ -137,6 +139,16 @@ func (w *Webhooks) githubMatch(ctx context.Context, c *pmassist.Connection, d *p
 			if strings.EqualFold(repo, it.Channel) {
 				return true, nil
 			}
+		}
+		if w.cfg.Items == nil || it.Channel == "" {
+			continue
+		}
+		wm, err := w.cfg.Items.Watermark(pmassist.NewContextWithTenant(ctx, c.TenantID), c.ID, "repo:"+strings.ToLower(it.Channel))
+		if err != nil {
+			return false, err
+		}
+		if wm.Value != "" {
+			return true, nil
 		}
 	}
 	return false, nil

@@ -322,7 +322,9 @@ func TestSchedulerFollowsConnectionsAndNeverOverlaps(t *testing.T) {
 		t.Fatalf("jobs %d", sc.Jobs())
 	}
 	other := w.connect(t, "T2")
-	_ = sc.Replan(context.Background())
+	if err := sc.Replan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if sc.Jobs() != 2 {
 		t.Fatalf("after connect: %d", sc.Jobs())
 	}
@@ -331,7 +333,9 @@ func TestSchedulerFollowsConnectionsAndNeverOverlaps(t *testing.T) {
 	if err := w.db.PutTenantConfig(w.ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	_ = sc.Replan(context.Background())
+	if err := sc.Replan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if iv := sc.Intervals()[other.ID]; iv != 7*20*time.Millisecond {
 		t.Fatalf("interval %v", iv)
 	}
@@ -346,7 +350,9 @@ func TestSchedulerFollowsConnectionsAndNeverOverlaps(t *testing.T) {
 	if err := w.db.DeleteConnection(w.ctx, other.ID); err != nil {
 		t.Fatal(err)
 	}
-	_ = sc.Replan(context.Background())
+	if err := sc.Replan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if sc.Jobs() != 1 {
 		t.Fatalf("after disconnect: %d", sc.Jobs())
 	}
@@ -354,7 +360,9 @@ func TestSchedulerFollowsConnectionsAndNeverOverlaps(t *testing.T) {
 	if _, err := w.db.UpdateTenant(context.Background(), w.tenant.ID, pmassist.TenantUpdate{Suspended: &suspended}); err != nil {
 		t.Fatal(err)
 	}
-	_ = sc.Replan(context.Background())
+	if err := sc.Replan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if sc.Jobs() != 0 {
 		t.Fatalf("suspended tenant keeps %d schedules", sc.Jobs())
 	}

@@ -30,7 +30,10 @@ var githubScopes = set(
 )
 
 // GitHub is the GitHub stand-in. It serves both hosts: the OAuth paths of
-// GITHUB_URL (github.com) and the REST paths of GITHUB_API_URL.
+// GITHUB_URL (github.com) and the REST paths of GITHUB_API_URL, also under
+// GitHub Enterprise Server's /api/v3 prefix. The REST API serves a seeded
+// week of pull requests (github_data.go, github_rest.go) and the stand-in
+// signs webhook deliveries (github_webhook.go).
 //
 // With Options.AccessTTL zero it is an OAuth App: gho_ tokens that do not
 // expire, scopes as requested. With AccessTTL > 0 it is a GitHub App
@@ -42,6 +45,7 @@ type GitHub struct {
 	accountID int64
 	app       bool
 	mux       *http.ServeMux
+	data      *githubData
 }
 
 // NewGitHub returns a GitHub stand-in. Defaults: account 5550001
@@ -70,6 +74,7 @@ func NewGitHub(o Options) *GitHub {
 		p.newRefresh = func() string { return "ghr_" + randString(76, alnum) }
 	}
 	g.init(o, p)
+	g.data = newGitHubData(GitHubUser{Login: g.ws.Login, ID: id, Name: g.ws.Name}, g.now())
 	g.mux = http.NewServeMux()
 	g.routes()
 	return g
@@ -90,12 +95,14 @@ func (g *GitHub) routes() {
 	g.mux.Handle("GET /login/oauth/authorize", auth)
 	g.mux.Handle("POST /login/oauth/authorize", auth)
 	g.mux.HandleFunc("POST /login/oauth/access_token", g.token)
-	g.mux.HandleFunc("GET /user", g.user)
+	g.mux.HandleFunc("GET /user", g.rest(g.user))
 	g.mux.HandleFunc("DELETE /applications/{client_id}/grant", g.deleteGrant)
+	g.restRoutes()
 }
 
 // ServeHTTP serves the GitHub paths; anything else is a JSON 404.
 func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = withAPIPrefix(r)
 	if _, pattern := g.mux.Handler(r); pattern == "" {
 		githubMessage(w, http.StatusNotFound, "Not Found")
 		return
@@ -232,11 +239,12 @@ func (g *GitHub) authenticate(w http.ResponseWriter, r *http.Request) (accessInf
 	return info, true
 }
 
-func (g *GitHub) user(w http.ResponseWriter, r *http.Request) {
-	if _, ok := g.authenticate(w, r); !ok {
+func (g *GitHub) user(c *githubCall) {
+	if !c.authed {
+		githubMessage(c.w, http.StatusUnauthorized, "Requires authentication")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	c.reply(http.StatusOK, map[string]any{
 		"login":      g.ws.Login,
 		"id":         g.accountID,
 		"node_id":    "U_kgDO" + strconv.FormatInt(g.accountID, 10),
@@ -249,7 +257,17 @@ func (g *GitHub) user(w http.ResponseWriter, r *http.Request) {
 		"email":      nil,
 		"created_at": "2020-01-06T09:00:00Z",
 		"updated_at": "2026-01-05T09:00:00Z",
-	})
+	}, "")
+}
+
+// IssueToken issues an access token as a completed authorization would,
+// for tests that call the REST API without an OAuth flow.
+func (g *GitHub) IssueToken(scopes ...string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gr := &grant{clientID: g.opts.ClientID, scopes: scopes}
+	g.grants = append(g.grants, gr)
+	return g.issueLocked(gr).AccessToken
 }
 
 // deleteGrant serves DELETE /applications/{client_id}/grant: with the

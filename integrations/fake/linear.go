@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,16 +27,22 @@ var linearScopes = set("read", "write", "issues:create", "comments:create", "tim
 // Linear is the Linear stand-in. It serves both hosts: the authorize page
 // of LINEAR_URL and the token, revoke and GraphQL endpoints of
 // LINEAR_API_URL. Refresh tokens always rotate.
+//
+// Its workspace holds the teams ENG, PRD and DES and about forty issues of
+// the week before the stand-in was made (linear_data.go), which the
+// GraphQL endpoint serves and tests change with UpsertIssue.
 type Linear struct {
 	oauthServer
-	ws  Workspace
-	mux *http.ServeMux
+	ws   Workspace
+	mux  *http.ServeMux
+	data *linearData
 }
 
 // NewLinear returns a Linear stand-in. Defaults: organization
 // LinearOrganizationID "Acme", urlKey "acme".
 func NewLinear(o Options) *Linear {
 	l := &Linear{ws: o.Workspace.withDefaults(Workspace{ID: LinearOrganizationID, Name: "Acme", Login: "acme"})}
+	l.data = newLinearData(l.ws.Login, o.now())
 	ttl := o.AccessTTL
 	if ttl <= 0 {
 		ttl = linearDefaultTTL
@@ -199,16 +206,21 @@ func (l *Linear) authenticate(w http.ResponseWriter, r *http.Request) (accessInf
 	return info, true
 }
 
-// graphql serves POST /graphql. It recognizes queries by the root fields
-// they ask for; so far only `viewer`.
+// graphql serves POST /graphql: injected faults first, then the Bearer
+// token, then the query. The root fields `viewer`, `teams` and `issues`
+// are answered (linear_query.go), shaped to the query's selections; any
+// other root field is refused as unsupported.
 func (l *Linear) graphql(w http.ResponseWriter, r *http.Request) {
+	if l.injectedFault(w) {
+		return
+	}
 	if _, ok := l.authenticate(w, r); !ok {
 		return
 	}
 	var req struct {
-		Query         string          `json:"query"`
-		Variables     json.RawMessage `json:"variables"`
-		OperationName string          `json:"operationName"`
+		Query         string         `json:"query"`
+		Variables     map[string]any `json:"variables"`
+		OperationName string         `json:"operationName"`
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err == nil {
@@ -221,22 +233,87 @@ func (l *Linear) graphql(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	switch {
-	case strings.Contains(req.Query, "viewer"):
-		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"viewer": map[string]any{
-			"id":    LinearViewerID,
-			"name":  LinearViewerName,
-			"email": LinearViewerEmail,
-			"organization": map[string]any{
-				"id":     l.ws.ID,
-				"name":   l.ws.Name,
-				"urlKey": l.ws.Login,
-			},
-		}}})
-	default:
+	sel, err := parseGraphQL(req.Query, req.Variables)
+	if err != nil {
 		graphqlErrors(w, http.StatusBadRequest, graphqlError{
-			Message:    "unsupported query in stand-in",
-			Extensions: map[string]any{"type": "graphql error", "code": "GRAPHQL_VALIDATION_FAILED"},
+			Message:    err.Error(),
+			Extensions: map[string]any{"type": "graphql error", "code": "GRAPHQL_PARSE_FAILED", "userError": true},
 		})
+		return
 	}
+	data := map[string]any{}
+	for _, f := range sel {
+		var v any
+		switch f.Name {
+		case "viewer":
+			v = l.viewerObject()
+		case "teams":
+			v = l.teamsConnection()
+		case "issues":
+			if v, err = l.issuesConnection(f.Args); err != nil {
+				graphqlErrors(w, http.StatusBadRequest, graphqlError{
+					Message:    "Argument Validation Error: " + err.Error(),
+					Extensions: map[string]any{"type": "invalid input", "code": "INVALID_INPUT", "userError": true},
+				})
+				return
+			}
+		default:
+			graphqlErrors(w, http.StatusBadRequest, graphqlError{
+				Message:    "unsupported query in stand-in: " + f.Name,
+				Extensions: map[string]any{"type": "graphql error", "code": "GRAPHQL_VALIDATION_FAILED"},
+			})
+			return
+		}
+		out, err := project(map[string]any{"__typename": "Query", f.Name: v}, []*gqlField{f})
+		if err != nil {
+			graphqlErrors(w, http.StatusBadRequest, graphqlError{
+				Message:    err.Error(),
+				Extensions: map[string]any{"type": "graphql error", "code": "GRAPHQL_VALIDATION_FAILED", "userError": true},
+			})
+			return
+		}
+		data[f.Alias] = out.(map[string]any)[f.Alias]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+}
+
+// injectedFault answers a fault set by RateLimitNext or ErrorNext, if one
+// is due, and counts the request.
+func (l *Linear) injectedFault(w http.ResponseWriter) bool {
+	d := l.data
+	d.mu.Lock()
+	d.requests++
+	limited := d.rateLimitFor > 0
+	status := 0
+	switch {
+	case limited:
+		d.rateLimitFor--
+	case d.errorFor > 0:
+		d.errorFor--
+		status = d.errorStatus
+	}
+	d.mu.Unlock()
+	switch {
+	case limited:
+		h := w.Header()
+		h.Set("X-RateLimit-Requests-Limit", "5000")
+		h.Set("X-RateLimit-Requests-Remaining", "0")
+		h.Set("X-RateLimit-Requests-Reset", strconv.FormatInt(l.now().Add(time.Second).UnixMilli(), 10))
+		h.Set("Retry-After", "1")
+		graphqlErrors(w, http.StatusBadRequest, graphqlError{
+			Message: "Rate limit exceeded",
+			Extensions: map[string]any{
+				"type":                   "ratelimited",
+				"code":                   "RATELIMITED",
+				"userPresentableMessage": "Rate limit exceeded. Please try again later.",
+			},
+		})
+		return true
+	case status != 0:
+		writeFailure(w, status, func(w http.ResponseWriter, status int) {
+			graphqlErrors(w, status, graphqlError{Message: http.StatusText(status)})
+		})
+		return true
+	}
+	return false
 }

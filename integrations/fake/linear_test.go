@@ -213,7 +213,7 @@ func TestLinearGraphQLErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, m := call(t, srv.Client(), http.MethodPost, srv.URL+"/graphql", "Bearer "+tok.AccessToken,
-		strings.NewReader(`{"query":"{ teams { nodes { id } } }"}`))
+		strings.NewReader(`{"query":"{ cycles { nodes { id } } }"}`))
 	errs, _ := m["errors"].([]any)
 	if status != http.StatusBadRequest || len(errs) != 1 || !strings.Contains(errs[0].(map[string]any)["message"].(string), "unsupported query in stand-in") {
 		t.Fatalf("unsupported query: %d %v", status, m)

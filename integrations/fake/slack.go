@@ -20,17 +20,23 @@ var slackScopes = set(
 )
 
 // Slack is the Slack stand-in (SLACK_URL): OAuth v2 with optional token
-// rotation (Options.AccessTTL > 0), auth.test and auth.revoke.
+// rotation (Options.AccessTTL > 0), auth.test and auth.revoke, and the Web
+// API methods ingestion and standups use (conversations.list, .history,
+// .replies, users.info, chat.postMessage) over a seeded workspace
+// (NewSlackData), plus signed Events API deliveries (SignEvent).
 type Slack struct {
 	oauthServer
 	ws  Workspace
 	mux *http.ServeMux
+	api slackWebAPI
 }
 
 // NewSlack returns a Slack stand-in. Defaults: team T0ACME0001 "Acme" at
-// https://acme.slack.com/.
+// https://acme.slack.com/, seeded with NewSlackData(1, now).
 func NewSlack(o Options) *Slack {
 	s := &Slack{ws: o.Workspace.withDefaults(Workspace{ID: "T0ACME0001", Name: "Acme", Login: "acme"})}
+	s.api.data = NewSlackData(1, o.now())
+	s.api.calls = map[string]int{}
 	rotating := o.AccessTTL > 0
 	s.init(o, policy{
 		accessTTL: o.AccessTTL,
@@ -66,6 +72,7 @@ func (s *Slack) routes() {
 	s.mux.HandleFunc("GET /api/auth.test", s.authTest)
 	s.mux.HandleFunc("POST /api/auth.test", s.authTest)
 	s.mux.HandleFunc("POST /api/auth.revoke", s.authRevoke)
+	s.apiRoutes()
 }
 
 // ServeHTTP serves the Slack paths; anything else is 404.

@@ -309,7 +309,7 @@ func TestSlackFailNext(t *testing.T) {
 
 func TestSlackNotFound(t *testing.T) {
 	_, srv, _ := newSlack(t, Options{})
-	for _, p := range []string{"/api/conversations.history", "/oauth/authorize", "/"} {
+	for _, p := range []string{"/api/conversations.unknown", "/oauth/authorize", "/"} {
 		resp, err := srv.Client().Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
