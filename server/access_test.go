@@ -14,6 +14,9 @@ var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /api/v1/openapi.json": true,
 	"POST /api/v1/setup": true, "POST /api/v1/auth/signup": true, "POST /api/v1/auth/login": true,
 	"POST /api/v1/invitations/{token}/accept": true,
+	// Webhooks carry no session: their signature is the credential (tested
+	// in webhook_test.go).
+	"POST /api/v1/webhooks/{service}": true,
 }
 
 // apiRoutes lists every API route of the router as "METHOD template".

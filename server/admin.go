@@ -133,6 +133,9 @@ func (s *Server) adminUpdateTenant(ctx context.Context, id *identity, tenantID s
 	if len(details) > 0 {
 		s.audit(pmassist.NewContextWithTenant(ctx, t.ID), id.user, pmassist.AuditTenantUpdated, t.Name, details)
 	}
+	if suspended != nil {
+		s.replan(ctx)
+	}
 	return t, nil
 }
 

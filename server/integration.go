@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,6 +126,7 @@ func (s *Server) completeConnect(ctx context.Context, id *identity, svc pmassist
 	}
 	s.audit(ctx, id.user, action, svc.Title()+" "+c.WorkspaceName,
 		map[string]string{"connection_id": c.ID, "service": string(svc), "workspace_id": c.WorkspaceID})
+	s.replan(ctx)
 	return c, nil
 }
 
@@ -237,9 +239,14 @@ func (s *Server) disconnect(ctx context.Context, id *identity, connID string, pu
 		details["revoked"], details["revoke_error"] = "false", revokeFailure
 	}
 	if purge {
-		details["purge"] = "true"
+		n, err := s.svc.Items.DeleteConnectionItems(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		details["purge"], details["items_deleted"] = "true", strconv.Itoa(n)
 	}
 	s.audit(ctx, id.user, pmassist.AuditConnectionDeleted, c.Service.Title()+" "+c.WorkspaceName, details)
+	s.replan(ctx)
 	return nil
 }
 

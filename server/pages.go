@@ -49,6 +49,7 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	r.HandleFunc("/operator/tenants", s.operator(s.postOperatorTenant)).Methods(http.MethodPost)
 	r.HandleFunc("/operator/tenants/{id}", s.operator(s.postOperatorUpdateTenant)).Methods(http.MethodPost)
 	s.registerIntegrationPages(r)
+	s.registerIngestionPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -134,7 +135,7 @@ func navItems() []ui.NavItem {
 		{Key: "search", Label: "Search", Soon: true},
 		{Key: "standups", Label: "Standups", Soon: true},
 		{Key: "integrations", Label: "Integrations", Href: "/integrations"},
-		{Key: "settings", Label: "Settings", Soon: true},
+		{Key: "settings", Label: "Settings", Href: "/settings"},
 		{Key: "members", Label: "Members", Href: "/members"},
 		{Key: "tokens", Label: "API tokens", Href: "/tokens"},
 		{Key: "billing", Label: "Billing", Soon: true},
@@ -408,11 +409,23 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request, id *ident
 			s.fail(w, r, err)
 			return
 		}
-		rows, err := s.connectionRows(pmassist.NewContextWithTenant(r.Context(), id.tenant.ID))
+		tctx := pmassist.NewContextWithTenant(r.Context(), id.tenant.ID)
+		rows, err := s.connectionRows(tctx)
+		if err == nil {
+			err = s.withLastJobs(tctx, rows)
+		}
+		if err == nil {
+			page.Activity, err = s.activity(tctx)
+		}
+		var u usageJSON
+		if err == nil {
+			u, err = s.usage(r.Context(), id.tenant)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		page.ItemsUsed = u.ItemsIngested
 		p := pmassist.PlanFor(id.tenant.Tier)
 		page.MemberCount, page.Tier, page.Connections = n, string(id.tenant.Tier), rows
 		page.ItemsLimit, page.IntegrationsLimit, page.IntegrationsUsed = p.ItemsPerMonth, p.Integrations, len(rows)

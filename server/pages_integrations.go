@@ -46,13 +46,16 @@ func (s *Server) integrationsPage(w http.ResponseWriter, r *http.Request, id *id
 	if err != nil {
 		return nil, err
 	}
+	if err := s.withLastJobs(ctx, rows); err != nil {
+		return nil, err
+	}
 	avail, err := s.svc.OAuth.AvailableServices(ctx)
 	if err != nil {
 		return nil, err
 	}
 	plan := pmassist.PlanFor(id.tenant.Tier)
 	page := &ui.IntegrationsPage{Layout: s.layout(w, r, id, "Integrations", "integrations"), Connections: rows,
-		CanManage: id.role.AtLeast(pmassist.RoleAdmin), CanManageApps: id.role == pmassist.RoleOwner,
+		CanManage: id.role.AtLeast(pmassist.RoleAdmin), CanManageApps: id.role == pmassist.RoleOwner, CanRun: true,
 		AppsAllowed: plan.Has(pmassist.FeatureOwnOAuthApps)}
 	if plan.Integrations != pmassist.Unlimited && len(rows) >= plan.Integrations {
 		page.AtLimit = true

@@ -53,6 +53,13 @@ type Services struct {
 	Connections pmassist.ConnectionService
 	Apps        pmassist.OAuthAppService
 	OAuth       pmassist.OAuthService
+	Items       pmassist.ItemService
+	Jobs        pmassist.JobService
+	Configs     pmassist.TenantConfigService
+	Ingestion   pmassist.IngestionService
+	Webhooks    pmassist.WebhookService
+	// Planner re-plans schedules after changes; nil in tests without one.
+	Planner pmassist.Planner
 	// Ready reports the state of each dependency for /readyz: a nil error
 	// means ready.
 	Ready func(ctx context.Context) map[string]error
@@ -191,6 +198,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerMemberRoutes(r)
 	s.registerAdminRoutes(r)
 	s.registerIntegrationRoutes(r)
+	s.registerIngestionRoutes(r)
 	s.registerPageRoutes(r)
 	return r
 }

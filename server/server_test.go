@@ -18,9 +18,13 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/integrations/github"
+	"github.com/pmassist/pmassist/integrations/linear"
 	"github.com/pmassist/pmassist/integrations/oauth"
+	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/store"
+	"github.com/pmassist/pmassist/workflows"
 )
 
 // clock is a settable time source shared by a test and its server.
@@ -44,14 +48,15 @@ func (c *clock) Add(d time.Duration) {
 // env is a server on a real bbolt file, served by httptest, with the
 // Slack, Linear and GitHub stand-ins behind a real OAuth manager.
 type env struct {
-	t     *testing.T
-	db    *store.DB
-	srv   *Server
-	ts    *httptest.Server
-	clock *clock
-	ready map[string]error
-	oauth *oauth.Manager
-	logs  *syncBuffer
+	t        *testing.T
+	db       *store.DB
+	srv      *Server
+	ts       *httptest.Server
+	clock    *clock
+	ready    map[string]error
+	oauth    *oauth.Manager
+	ingestor *workflows.Ingestor
+	logs     *syncBuffer
 
 	slack  *fake.Slack
 	linear *fake.Linear
@@ -103,15 +108,27 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	e.oauth = oauth.New(oauth.Config{
 		BaseURL: cfg.BaseURL,
 		Apps: map[pmassist.Service]oauth.AppCredentials{
-			pmassist.ServiceSlack:  {ClientID: "slack-client", ClientSecret: "slack-secret"},
-			pmassist.ServiceLinear: {ClientID: "linear-client", ClientSecret: "linear-secret"},
-			pmassist.ServiceGitHub: {ClientID: "github-client", ClientSecret: "github-secret"},
+			pmassist.ServiceSlack:  {ClientID: "slack-client", ClientSecret: "slack-secret", SigningSecret: slackSigningSecret},
+			pmassist.ServiceLinear: {ClientID: "linear-client", ClientSecret: "linear-secret", SigningSecret: linearWebhookSecret},
+			pmassist.ServiceGitHub: {ClientID: "github-client", ClientSecret: "github-secret", SigningSecret: githubWebhookSecret},
 		},
 		SlackURL: slackTS.URL, LinearURL: linearTS.URL, LinearAPIURL: linearTS.URL, GitHubURL: githubTS.URL, GitHubAPIURL: githubTS.URL,
 		Now: e.clock.Now, Logger: cfg.Logger,
 	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
+	sleep := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	slackClient := slack.New(slack.Config{BaseURL: slackTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
+	linearClient := linear.New(linear.Config{APIURL: linearTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
+	githubClient := github.New(github.Config{APIURL: githubTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
+	e.ingestor = workflows.NewIngestor(workflows.IngestorConfig{Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db,
+		Now: e.clock.Now, Logger: cfg.Logger, Sources: map[pmassist.Service]pmassist.Source{
+			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
+	t.Cleanup(e.ingestor.Close)
+	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: e.ingestor, Verifier: e.oauth, Deliveries: db,
+		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
+			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
-		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Ready: func(ctx context.Context) map[string]error {
+		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Items: db, Jobs: db, Configs: db,
+		Ingestion: e.ingestor, Webhooks: webhooks, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}
@@ -210,6 +227,13 @@ func (c *client) expect(status int, method, path string, body any) map[string]an
 }
 
 const pw = "correct horse battery"
+
+// Webhook secrets of the appliance's apps in tests.
+const (
+	slackSigningSecret  = "slack-signing-secret"
+	linearWebhookSecret = "linear-webhook-secret"
+	githubWebhookSecret = "github-webhook-secret"
+)
 
 // setup runs first-run setup and returns the operator, signed in with a
 // session and its CSRF token, and the tenant id.

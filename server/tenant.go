@@ -38,8 +38,18 @@ func (s *Server) usage(ctx context.Context, t *pmassist.Tenant) (usageJSON, erro
 	if err != nil {
 		return usageJSON{}, err
 	}
+	tctx := pmassist.NewContextWithTenant(ctx, t.ID)
+	cfg, err := s.svc.Configs.TenantConfig(tctx)
+	if err != nil {
+		return usageJSON{}, err
+	}
+	period := s.now().In(cfg.Location()).Format("2006-01")
+	n, err := s.svc.Items.ItemsIngested(tctx, period)
+	if err != nil {
+		return usageJSON{}, err
+	}
 	p := pmassist.PlanFor(t.Tier)
-	return usageJSON{Period: s.now().Format("2006-01"), ItemsLimit: limitJSON(p.ItemsPerMonth),
+	return usageJSON{Period: period, ItemsIngested: n, ItemsLimit: limitJSON(p.ItemsPerMonth),
 		Integrations: len(conns), IntegrationsLimit: limitJSON(p.Integrations)}, nil
 }
 

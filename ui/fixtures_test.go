@@ -97,15 +97,56 @@ func filled(s string) map[string]any {
 	ops.Form.Name, ops.Form.OwnerEmail, ops.Form.OwnerName, ops.Form.Tier = s, s, s, s
 	ops.Active = "operator"
 
+	jobStarted := testNow.Add(-20 * time.Minute)
+	jobFinished := jobStarted.Add(95 * time.Second)
+	running := testNow.Add(-40 * time.Second)
+	jobs := []JobRow{
+		{ID: "j1", Service: "slack", ServiceTitle: s, ConnectionID: "c1", WorkspaceName: s, Trigger: "manual", Status: "running",
+			CreatedAt: testNow.Add(-time.Minute), StartedAt: &running, ItemsNew: 12},
+		{ID: "j2", Service: "linear", ServiceTitle: s, ConnectionID: "c2", WorkspaceName: s, Trigger: "schedule", Status: "succeeded",
+			CreatedAt: jobStarted, StartedAt: &jobStarted, FinishedAt: &jobFinished, ItemsNew: 1200, ItemsUpdated: 3},
+		{ID: "j3", Service: "github", ServiceTitle: s, ConnectionID: "c3", WorkspaceName: s, Trigger: "webhook", Status: "failed",
+			CreatedAt: jobStarted, StartedAt: &jobStarted, FinishedAt: &jobFinished, Error: s},
+		{ID: "j4", Service: s, ServiceTitle: s, ConnectionID: s, WorkspaceName: s, Trigger: s, Status: "partial",
+			CreatedAt: jobStarted, StartedAt: &jobStarted, FinishedAt: &jobFinished, ItemsNew: 5000, Error: "quota_exceeded: " + s},
+		{ID: "j5", Service: "slack", ServiceTitle: s, ConnectionID: "c1", Trigger: "schedule", Status: "queued", CreatedAt: testNow},
+		{ID: "j6", Service: "slack", ConnectionID: "c1", Trigger: "manual", Status: s, CreatedAt: jobStarted, Error: s},
+	}
+	jobsPage := JobsPage{Layout: layout(s), Jobs: jobs, Service: s, Status: s, NextHref: "/jobs?cursor=abc&service=" + s}
+	jobsPage.Active = "integrations"
+
+	settings := SettingsPage{
+		Layout:           layout(s),
+		CanEdit:          true,
+		Timezone:         s,
+		Timezones:        []string{"Europe/Berlin", "UTC", s},
+		SlackChannels:    "C0123ABCD\n#eng\n" + s,
+		LinearTeamIDs:    s,
+		GitHubOrgs:       s,
+		GitHubRepos:      "acme/api\n" + s,
+		IntervalMinutes:  60,
+		DecisionPhrases:  "signed off on\n" + s,
+		DecisionReaction: s,
+		StandupEnabled:   true,
+		StandupTime:      "09:30",
+		StandupWeekdays:  []int{1, 3, 5},
+		StandupChannel:   s,
+		StandupEmailTo:   s,
+		Errors: errs(s, "timezone", "slack_channels", "linear_team_ids", "github_orgs", "github_repos",
+			"ingestion_interval_minutes", "decisions.phrases", "decisions.reaction", "standup.time",
+			"standup.weekdays", "standup.slack_channel", "standup.email_to"),
+	}
+	settings.Active = "settings"
+
 	conns := []ConnectionRow{
 		{ID: "c1", Service: "slack", ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: "connected",
 			Scopes: []string{s, "channels:read"}, ConnectedAt: testNow.Add(-72 * time.Hour),
 			ExpiresAt: &expires, LastRefreshAt: &used, LastSyncAt: &used, Refreshable: true, OwnApp: true,
-			ReconnectHref: "/api/v1/oauth/slack/authorize"},
+			ReconnectHref: "/api/v1/oauth/slack/authorize", LastJob: &jobs[0]},
 		{ID: "c2", Service: "linear", ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: "needs_reauth",
 			ConnectedAt: testNow.Add(-40 * 24 * time.Hour), ExpiresAt: &expired, LastRefreshAt: &used,
 			LastRefreshError: s, LastError: s, RefreshFailures: 3, Refreshable: true,
-			ReconnectHref: "/api/v1/oauth/linear/authorize"},
+			ReconnectHref: "/api/v1/oauth/linear/authorize", LastJob: &jobs[3]},
 		{ID: "c3", Service: s, ServiceTitle: s, WorkspaceID: s, WorkspaceName: s, Status: s,
 			LastRefreshError: s, LastError: s, RefreshFailures: 1, ReconnectHref: s},
 	}
@@ -120,6 +161,7 @@ func filled(s string) map[string]any {
 			{Service: s, Title: s, Available: true, ConnectHref: "/api/v1/oauth/x/authorize", OwnApp: true},
 		},
 		CanManage:     true,
+		CanRun:        true,
 		CanManageApps: true,
 		AppsAllowed:   true,
 		LimitText:     s,
@@ -134,7 +176,8 @@ func filled(s string) map[string]any {
 		"signup": SignupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
 		"invite": InvitePage{Layout: anonLayout(s), Token: "abc", TenantName: s, Email: s, Role: s, Errors: errs(s, "name", "password")},
 		"dashboard": DashboardPage{Layout: layout(s), MemberCount: 3, Tier: s,
-			ItemsUsed: 4500, ItemsLimit: 5000, IntegrationsUsed: 2, IntegrationsLimit: -1, Connections: conns},
+			ItemsUsed: 4500, ItemsLimit: 5000, IntegrationsUsed: 2, IntegrationsLimit: -1, Connections: conns,
+			Activity: activityFixture(s)},
 		"members": MembersPage{
 			Layout: layout(s),
 			Members: []MemberRow{
@@ -162,6 +205,8 @@ func filled(s string) map[string]any {
 			Errors:       errs(s, "name"),
 		},
 		"integrations":     ints,
+		"jobs":             jobsPage,
+		"settings":         settings,
 		"operator_tenants": ops,
 		"error":            ErrorPage{Layout: layout(s), Status: 404, Heading: s, Message: s, BackHref: "/", BackText: s},
 	}
@@ -178,7 +223,37 @@ func zero() map[string]any {
 		"members":          MembersPage{},
 		"tokens":           TokensPage{},
 		"integrations":     IntegrationsPage{},
+		"jobs":             JobsPage{},
+		"settings":         SettingsPage{},
 		"operator_tenants": OperatorTenantsPage{},
 		"error":            ErrorPage{},
 	}
+}
+
+// activityFixture is 30 days of ingestion by the three services and one
+// service named s, with a quiet weekend pattern and a busy day.
+func activityFixture(s string) ActivityChart {
+	c := ActivityChart{Series: []ActivitySeries{
+		{Service: "slack", Title: "Slack"}, {Service: "linear", Title: "Linear"},
+		{Service: "github", Title: "GitHub"}, {Service: s, Title: s},
+	}}
+	day := time.Date(2025, 2, 13, 0, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		c.Days = append(c.Days, day.AddDate(0, 0, i).Format("Jan 2"))
+		weekend := i%7 == 5 || i%7 == 6
+		counts := []int{40 + (i*37)%60, 10 + (i*13)%25, 5 + (i*7)%15, i % 4}
+		if weekend {
+			counts = []int{3, 0, 1, 0}
+		}
+		if i == 20 {
+			counts[0] = 150
+		}
+		total := 0
+		for j, n := range counts {
+			c.Series[j].Counts = append(c.Series[j].Counts, n)
+			total += n
+		}
+		c.Max = max(c.Max, total)
+	}
+	return c
 }

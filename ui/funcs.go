@@ -33,6 +33,16 @@ func (t *Templates) funcs() template.FuncMap {
 		"healthText": healthText,
 		"past":       func(v time.Time) bool { return !v.IsZero() && v.Before(t.now()) },
 		"errorsIf":   errorsIf,
+
+		"hasInt":      slices.Contains[[]int],
+		"weekdays":    func() []weekday { return weekdayList },
+		"jobKind":     jobKind,
+		"jobText":     jobText,
+		"jobActive":   jobActive,
+		"jobWhen":     jobWhen,
+		"jobDuration": jobDuration,
+		"triggerText": triggerText,
+		"activity":    newActivity,
 	}
 }
 
@@ -235,6 +245,9 @@ type field struct {
 	Error, Hint, Autocomplete    string
 	Required, Autofocus          bool
 	MinLength                    int
+	Min, Max, List               string // number bounds; the id of a <datalist>
+	Rows                         int    // the height of a textarea (Type "textarea")
+	Disabled, NoSpellcheck       bool
 }
 
 // DescribedBy lists the ids of the hint and error paragraphs.
@@ -250,14 +263,37 @@ func (f field) DescribedBy() string {
 }
 
 // newField is the template func "input". Options are "required",
-// "autofocus", "autocomplete=…", "hint=…", "minlength=…" and "id=…" (the
+// "autofocus", "autocomplete=…", "hint=…", "minlength=…", "id=…" (the
 // input's id when a page holds several forms with the same field names;
-// "f-" + name by default).
+// "f-" + name by default), "errkey=…" (the key of the field's error when it
+// differs from the name, e.g. "decisions.phrases" for "decision_phrases"),
+// "min=…", "max=…", "list=…" (a datalist id), "rows=…", "disabled" and
+// "nospellcheck". A type of "textarea" makes a textarea.
 func newField(name, label, typ, value string, errs FormErrors, opts ...string) (field, error) {
 	f := field{ID: "f-" + name, Name: name, Label: label, Type: typ, Value: value, Error: errs[name]}
 	for _, o := range opts {
 		key, val, _ := strings.Cut(o, "=")
 		switch key {
+		case "":
+			// No option: lets a template pass an option conditionally.
+		case "errkey":
+			f.Error = errs[val]
+		case "min":
+			f.Min = val
+		case "max":
+			f.Max = val
+		case "list":
+			f.List = val
+		case "disabled":
+			f.Disabled = true
+		case "nospellcheck":
+			f.NoSpellcheck = true
+		case "rows":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return field{}, fmt.Errorf("ui: input %q: bad rows %q", name, val)
+			}
+			f.Rows = n
 		case "required":
 			f.Required = true
 		case "autofocus":

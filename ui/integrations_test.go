@@ -118,12 +118,18 @@ func TestIntegrationsPermissions(t *testing.T) {
 	page.Layout.Operator = true
 	mustContain(t, render(t, tpl, "integrations", page), "Redirect URL to register")
 
-	// A member sees the health but no controls.
+	// A member sees the health and may run ingestion, but nothing else.
 	page.CanManage = false
 	html = render(t, tpl, "integrations", page)
-	mustLack(t, html, "/refresh\"", "/disconnect\"", ">Reconnect<", `href="#connect"`, "oauth/slack/authorize",
-		`<span class="visually-hidden">Actions</span>`)
-	mustContain(t, html, "Needs reconnecting", "Ask an owner or admin to connect Ada.")
+	mustLack(t, html, "/refresh\"", "/disconnect\"", ">Reconnect<", `href="#connect"`, "oauth/slack/authorize")
+	mustContain(t, html, "Needs reconnecting", "Ask an owner or admin to connect Ada.",
+		`action="/integrations/c1/run"`, `<span class="visually-hidden">Actions</span>`)
+
+	// Without the right to run, no actions column at all.
+	page.CanRun = false
+	html = render(t, tpl, "integrations", page)
+	mustLack(t, html, "/run\"", `<span class="visually-hidden">Actions</span>`)
+	page.CanRun = true
 
 	// An owner below the enterprise tier is told what own apps need.
 	page.CanManage, page.CanManageApps, page.AppsAllowed = true, true, false

@@ -85,6 +85,20 @@ type DashboardPage struct {
 	ItemsUsed, ItemsLimit               int
 	IntegrationsUsed, IntegrationsLimit int
 	Connections                         []ConnectionRow
+	Activity                            ActivityChart
+}
+
+// ActivityChart is items ingested per day per service (oldest day first).
+type ActivityChart struct {
+	Days   []string // labels, e.g. "Nov 2"
+	Series []ActivitySeries
+	Max    int // the largest day total (0 when empty)
+}
+
+// ActivitySeries is one service's daily counts in an ActivityChart.
+type ActivitySeries struct {
+	Service, Title string
+	Counts         []int // one per day, aligned with Days
 }
 
 // MemberRow is one member of the current tenant.
@@ -139,6 +153,7 @@ type ConnectionRow struct {
 	RefreshFailures                                               int
 	Refreshable, OwnApp                                           bool
 	ReconnectHref                                                 string // e.g. /api/v1/oauth/slack/authorize (a plain link: GET starts the OAuth flow)
+	LastJob                                                       *JobRow
 }
 
 // ServiceOption is a service the tenant may connect.
@@ -160,12 +175,48 @@ type IntegrationsPage struct {
 	Services      []ServiceOption
 	Connections   []ConnectionRow
 	CanManage     bool // owner/admin: connect, reconnect, refresh, disconnect
+	CanRun        bool // any member: run ingestion now (POST /integrations/{id}/run)
 	CanManageApps bool // owner: may store own OAuth apps …
 	AppsAllowed   bool // … and the tier includes them (enterprise); when false but CanManageApps, show "Enterprise feature" note
 	AtLimit       bool // the tier's integration limit is reached: connect buttons disabled with LimitText
 	LimitText     string
 	AppForm       struct{ Service, ClientID string } // values kept after a failed save
 	Errors        FormErrors
+}
+
+// JobRow is one ingestion job (api.md Job) with its connection's name.
+type JobRow struct {
+	ID, Service, ServiceTitle, ConnectionID, WorkspaceName, Trigger, Status, Error string // Status: queued|running|succeeded|partial|failed
+	CreatedAt                                                                      time.Time
+	StartedAt, FinishedAt                                                          *time.Time
+	ItemsNew, ItemsUpdated                                                         int
+}
+
+// JobsPage lists ingestion jobs, newest first, with the filter form
+// (GET /jobs: service, status).
+type JobsPage struct {
+	Layout
+	Jobs            []JobRow
+	Service, Status string // current filters ("" = all)
+	NextHref        string // link to the next page ("" at the end)
+}
+
+// SettingsPage is the tenant settings form (POST /settings). List fields are edited as text, one entry per line.
+type SettingsPage struct {
+	Layout
+	CanEdit                                               bool // owner/admin; others see the values read-only
+	Timezone                                              string
+	Timezones                                             []string // suggestions for a <datalist>
+	SlackChannels, LinearTeamIDs, GitHubOrgs, GitHubRepos string
+	IntervalMinutes                                       int
+	DecisionPhrases                                       string
+	DecisionReaction                                      string
+	StandupEnabled                                        bool
+	StandupTime                                           string
+	StandupWeekdays                                       []int // 1 = Monday … 7 = Sunday (checkboxes named "standup_weekdays" with values 1..7)
+	StandupChannel                                        string
+	StandupEmailTo                                        string
+	Errors                                                FormErrors // keys as the API's: "timezone", "slack_channels", "linear_team_ids", "github_orgs", "github_repos", "ingestion_interval_minutes", "decisions.phrases", "decisions.reaction", "standup.time", "standup.weekdays", "standup.slack_channel", "standup.email_to"
 }
 
 // TenantRow is one tenant in the operator console.
@@ -204,6 +255,8 @@ var pageData = map[string]any{
 	"members":          MembersPage{},
 	"tokens":           TokensPage{},
 	"integrations":     IntegrationsPage{},
+	"jobs":             JobsPage{},
+	"settings":         SettingsPage{},
 	"operator_tenants": OperatorTenantsPage{},
 	"error":            ErrorPage{},
 }

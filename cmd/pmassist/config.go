@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/integrations/oauth"
+	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
 )
@@ -126,6 +128,9 @@ func (c *Config) Validate() error {
 type ProviderConfig struct {
 	Apps                                                       map[pmassist.Service]oauth.AppCredentials
 	SlackURL, LinearURL, LinearAPIURL, GitHubURL, GitHubAPIURL string
+	// SlackHistoryRate paces conversations.history (PMASSIST_SLACK_HISTORY_RATE).
+	SlackHistoryRate  string
+	SlackHistoryEvery time.Duration
 }
 
 func (p *ProviderConfig) load(getenv func(string) string) {
@@ -147,6 +152,7 @@ func (p *ProviderConfig) load(getenv func(string) string) {
 	p.LinearAPIURL = envOr(getenv, "PMASSIST_LINEAR_API_URL", "https://api.linear.app")
 	p.GitHubURL = envOr(getenv, "PMASSIST_GITHUB_URL", "https://github.com")
 	p.GitHubAPIURL = envOr(getenv, "PMASSIST_GITHUB_API_URL", "https://api.github.com")
+	p.SlackHistoryRate = envOr(getenv, "PMASSIST_SLACK_HISTORY_RATE", "50/min")
 }
 
 // Validate names the first provider setting at fault.
@@ -161,6 +167,11 @@ func (p *ProviderConfig) Validate() error {
 			return &usageError{"invalid " + prefix + "CLIENT_SECRET: required when " + prefix + "CLIENT_ID is set"}
 		}
 	}
+	every, err := slack.ParseHistoryRate(p.SlackHistoryRate)
+	if err != nil {
+		return invalid("", "PMASSIST_SLACK_HISTORY_RATE", p.SlackHistoryRate, "must be a rate such as 50/min or 1/min")
+	}
+	p.SlackHistoryEvery = every
 	for name, v := range map[string]string{"PMASSIST_SLACK_URL": p.SlackURL, "PMASSIST_LINEAR_URL": p.LinearURL,
 		"PMASSIST_LINEAR_API_URL": p.LinearAPIURL, "PMASSIST_GITHUB_URL": p.GitHubURL, "PMASSIST_GITHUB_API_URL": p.GitHubAPIURL} {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {

@@ -23,10 +23,14 @@ import (
 	"time"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/integrations/github"
+	"github.com/pmassist/pmassist/integrations/linear"
 	"github.com/pmassist/pmassist/integrations/oauth"
+	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
+	"github.com/pmassist/pmassist/workflows"
 )
 
 // DataFileName is the one data file inside the data folder.
@@ -149,11 +153,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, stderr *os.F
 // Main is a running server with its data file: the wiring of the concrete
 // implementations. Tests start one on ":0" with a temporary data folder.
 type Main struct {
-	Config Config
-	Logger *slog.Logger
-	DB     *store.DB
-	OAuth  *oauth.Manager
-	Server *server.Server
+	Config    Config
+	Logger    *slog.Logger
+	DB        *store.DB
+	OAuth     *oauth.Manager
+	Ingestor  *workflows.Ingestor
+	Scheduler *workflows.Scheduler
+	Server    *server.Server
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
 
@@ -185,48 +191,44 @@ func (m *Main) Open() error {
 		return err
 	}
 	m.DB = db
-	p := m.Config.Providers
-	m.OAuth = oauth.New(oauth.Config{
-		BaseURL: m.Config.BaseURL, Apps: p.Apps, SlackURL: p.SlackURL, LinearURL: p.LinearURL, LinearAPIURL: p.LinearAPIURL,
-		GitHubURL: p.GitHubURL, GitHubAPIURL: p.GitHubAPIURL, Logger: m.Logger,
-	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
-	srv, err := server.New(server.Config{
-		BaseURL: m.Config.BaseURL, SignupMode: m.Config.Signup, DefaultTier: pmassist.Tier(m.Config.DefaultTier),
-		Logger: m.Logger, PasswordParams: m.PasswordParams,
-	}, server.Services{
-		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
-		Connections: db, Apps: db, OAuth: m.OAuth,
-		Ready: func(ctx context.Context) map[string]error { return map[string]error{"data_file": db.Ping(ctx)} },
-	})
-	if err != nil {
+	if err := m.wire(db); err != nil {
 		_ = db.Close()
 		return err
 	}
-	if err := srv.Open(m.Config.Addr); err != nil {
+	if err := m.Server.Open(m.Config.Addr); err != nil {
+		_ = m.Scheduler.Shutdown()
+		m.Ingestor.Close()
 		_ = db.Close()
 		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
 	}
-	m.Server = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.sweepSessions(ctx)
 	go func() {
 		defer m.wg.Done()
 		m.OAuth.Run(ctx, RefreshPassEvery)
 	}()
-	m.Logger.Info("serving", "addr", srv.Addr(), "data", m.Config.DataDir, "version", pmassist.Version)
+	go m.replanPeriodically(ctx)
+	m.Logger.Info("serving", "addr", m.Server.Addr(), "data", m.Config.DataDir, "version", pmassist.Version)
 	return nil
 }
 
 // Close shuts down in order: HTTP stops accepting and finishes requests,
-// background work stops, then the data file closes.
+// the scheduler stops, running jobs stop at a safe point (between pages),
+// background loops end, then the data file closes.
 func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		errs = append(errs, m.Server.Close(ctx))
 		cancel()
+	}
+	if m.Scheduler != nil {
+		errs = append(errs, m.Scheduler.Shutdown())
+	}
+	if m.Ingestor != nil {
+		m.Ingestor.Close()
 	}
 	if m.cancel != nil {
 		m.cancel()
@@ -453,4 +455,87 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fmt.Fprintf(stdout, "key ring written to %s\n", keyPath)
 	}
 	return nil
+}
+
+// wire builds the services on the open data file: the OAuth manager, the
+// provider clients, ingestion and its schedule, webhooks, and the server.
+func (m *Main) wire(db *store.DB) error {
+	p := m.Config.Providers
+	m.OAuth = oauth.New(oauth.Config{
+		BaseURL: m.Config.BaseURL, Apps: p.Apps, SlackURL: p.SlackURL, LinearURL: p.LinearURL, LinearAPIURL: p.LinearAPIURL,
+		GitHubURL: p.GitHubURL, GitHubAPIURL: p.GitHubAPIURL, Logger: m.Logger,
+	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
+	client := &http.Client{Timeout: 60 * time.Second}
+	slackClient := slack.New(slack.Config{BaseURL: p.SlackURL, HTTPClient: client, Tokens: m.OAuth,
+		HistoryEvery: p.SlackHistoryEvery, Logger: m.Logger})
+	linearClient := linear.New(linear.Config{APIURL: p.LinearAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger})
+	githubClient := github.New(github.Config{APIURL: p.GitHubAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger})
+
+	ctx := context.Background()
+	if n, err := db.FailInterruptedJobs(ctx, time.Now()); err != nil {
+		return err
+	} else if n > 0 {
+		m.Logger.Warn("jobs interrupted by the last stop were marked failed; their next runs resume from the watermarks", "count", n)
+	}
+	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
+		Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db, Logger: m.Logger,
+		Sources: map[pmassist.Service]pmassist.Source{
+			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient,
+		},
+	})
+	var err error
+	m.Scheduler, err = workflows.NewScheduler(workflows.SchedulerConfig{Ingestor: m.Ingestor, Connections: db, Configs: db,
+		Tenants: db, Logger: m.Logger})
+	if err != nil {
+		m.Ingestor.Close()
+		return err
+	}
+	if err := m.Scheduler.Start(ctx); err != nil {
+		m.Ingestor.Close()
+		return err
+	}
+	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: m.Ingestor, Verifier: m.OAuth, Deliveries: db,
+		Connections: db, Configs: db, Items: db, Logger: m.Logger,
+		Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
+			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient,
+		}})
+	m.Server, err = server.New(server.Config{
+		BaseURL: m.Config.BaseURL, SignupMode: m.Config.Signup, DefaultTier: pmassist.Tier(m.Config.DefaultTier),
+		Logger: m.Logger, PasswordParams: m.PasswordParams,
+	}, server.Services{
+		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
+		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,
+		Ingestion: m.Ingestor, Webhooks: webhooks, Planner: m.Scheduler,
+		Ready: func(ctx context.Context) map[string]error {
+			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil}
+			if !m.Scheduler.Running() {
+				checks["scheduler"] = errors.New("not running")
+			}
+			return checks
+		},
+	})
+	if err != nil {
+		_ = m.Scheduler.Shutdown()
+		m.Ingestor.Close()
+		return err
+	}
+	return nil
+}
+
+// replanPeriodically catches up with changes the server did not announce
+// (a connection that needed reconnecting and was repaired by a refresh).
+func (m *Main) replanPeriodically(ctx context.Context) {
+	defer m.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Scheduler.Replan(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("re-planning schedules failed", "error", err)
+			}
+		}
+	}
 }

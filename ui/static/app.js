@@ -1,6 +1,6 @@
 // PM Assistant: small progressive enhancements. Every form works without
-// this file; it only adds confirmations, copy buttons, the "/" shortcut and
-// auto-submitting selects.
+// this file; it only adds confirmations, copy buttons, the "/" shortcut,
+// auto-submitting selects and live job status.
 (function () {
   "use strict";
 
@@ -60,11 +60,170 @@
     }
   });
 
+  // Job status: an element with data-job-id is a queued or running job. It
+  // follows GET /api/v1/jobs/{id} every 3 s until the job ends, updating the
+  // parts it holds: [data-job-status] (its class prefix as the value, e.g.
+  // "badge" for badge-ok; a .dot and a [data-job-label] inside),
+  // [data-job-new], [data-job-updated], [data-job-duration], [data-job-error],
+  // [data-job-when] and the optional [data-job-counts] and
+  // [data-job-updated-wrap]. Without JS the page shows the state it was
+  // rendered with; a reload shows the rest.
+  var jobKinds = { succeeded: "ok", partial: "warn", queued: "warn", running: "warn", failed: "error" };
+  var kindNames = ["ok", "warn", "error", "neutral"];
+  var jobEnded = { succeeded: true, partial: true, failed: true };
+  var pollMs = 3000;
+  var stopPolling = {};
+
+  function setKind(el, prefix, kind) {
+    kindNames.forEach(function (k) { el.classList.remove(prefix + "-" + k); });
+    el.classList.add(prefix + "-" + kind);
+  }
+
+  function count(n) {
+    return (Number(n) || 0).toLocaleString("en-US");
+  }
+
+  // formatDuration mirrors formatDuration in ui/jobs.go.
+  function formatDuration(ms) {
+    if (isNaN(ms)) {
+      return "—";
+    }
+    var s = Math.floor(Math.max(ms, 0) / 1000);
+    if (s < 1) {
+      return "under 1 s";
+    }
+    if (s < 60) {
+      return s + " s";
+    }
+    if (s < 3600) {
+      return Math.floor(s / 60) + " min" + (s % 60 ? " " + (s % 60) + " s" : "");
+    }
+    var m = Math.floor(s / 60) % 60;
+    return Math.floor(s / 3600) + " h" + (m ? " " + m + " min" : "");
+  }
+
+  function jobDuration(job) {
+    if (!job.finished_at) {
+      if (job.started_at || job.status === "running") {
+        return "running…";
+      }
+      return job.status === "queued" ? "waiting…" : "—";
+    }
+    if (!job.started_at) {
+      return "—";
+    }
+    return formatDuration(Date.parse(job.finished_at) - Date.parse(job.started_at));
+  }
+
+  function each(root, selector, fn) {
+    root.querySelectorAll(selector).forEach(fn);
+  }
+
+  function showJob(el, job) {
+    var status = String(job.status || "unknown");
+    var kind = jobKinds[status] || "neutral";
+    var updated = Number(job.items_updated) || 0;
+    var hasCounts = Boolean(job.finished_at) || Number(job.items_new) > 0 || updated > 0;
+    each(el, "[data-job-status]", function (badge) {
+      setKind(badge, badge.getAttribute("data-job-status"), kind);
+      each(badge, ".dot", function (dot) { setKind(dot, "dot", kind); });
+      each(badge, "[data-job-label]", function (label) {
+        if (label.textContent !== status) {
+          label.textContent = status;
+        }
+      });
+    });
+    each(el, "[data-job-new]", function (n) { n.textContent = count(job.items_new); });
+    each(el, "[data-job-updated]", function (n) { n.textContent = count(updated); });
+    each(el, "[data-job-updated-wrap]", function (w) { w.hidden = updated === 0; });
+    each(el, "[data-job-counts]", function (c) { c.hidden = !hasCounts; });
+    each(el, "[data-job-duration]", function (d) { d.textContent = jobDuration(job); });
+    each(el, "[data-job-error]", function (e) {
+      e.textContent = job.error || "";
+      if (e.tagName !== "TD") {
+        e.hidden = !job.error;
+      }
+    });
+    var at = job.finished_at || job.started_at || job.created_at;
+    if (at && !isNaN(Date.parse(at))) {
+      each(el, "[data-job-when]", function (w) {
+        var time = document.createElement("time");
+        time.dateTime = at;
+        time.title = at;
+        time.textContent = relTime(Date.parse(at));
+        w.replaceChildren(time);
+      });
+    }
+  }
+
+  // relTime mirrors relTime in ui/funcs.go for the recent past.
+  function relTime(t) {
+    var s = Math.floor((Date.now() - t) / 1000);
+    if (s < 60) {
+      return "just now";
+    }
+    if (s < 3600) {
+      return Math.floor(s / 60) + " min ago";
+    }
+    if (s < 86400) {
+      return Math.floor(s / 3600) + " h ago";
+    }
+    var d = Math.floor(s / 86400);
+    return d + (d === 1 ? " day ago" : " days ago");
+  }
+
+  function pollJob(el) {
+    var id = el.getAttribute("data-job-id");
+    var failures = 0;
+    function schedule() {
+      window.setTimeout(tick, pollMs);
+    }
+    function tick() {
+      if (document.hidden) {
+        schedule();
+        return;
+      }
+      fetch("/api/v1/jobs/" + encodeURIComponent(id), {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Accept": "application/json" }
+      }).then(function (res) {
+        if (res.status === 401 || res.status === 403 || res.status === 404) {
+          throw stopPolling;
+        }
+        if (!res.ok) {
+          throw new Error("HTTP " + res.status);
+        }
+        return res.json();
+      }).then(function (job) {
+        if (!job || typeof job !== "object" || job.id !== id) {
+          throw new Error("unexpected answer");
+        }
+        failures = 0;
+        showJob(el, job);
+        if (jobEnded[job.status]) {
+          el.removeAttribute("data-job-id");
+          return;
+        }
+        schedule();
+      }).catch(function (err) {
+        failures += 1;
+        if (err !== stopPolling && failures < 5) {
+          schedule();
+        }
+      });
+    }
+    schedule();
+  }
+
   function init() {
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { copyFrom(button); });
     });
+    if (window.fetch) {
+      document.querySelectorAll("[data-job-id]").forEach(pollJob);
+    }
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       var form = select.form;
       if (!form) {
