@@ -128,8 +128,8 @@ type ItemService interface {
 	// ListItems lists items newest first (by created time).
 	ListItems(ctx context.Context, f ItemFilter) ([]*Item, string, error)
 	// DeleteConnectionItems removes the items ingested through a connection
-	// and its watermarks (disconnect with purge).
-	DeleteConnectionItems(ctx context.Context, connectionID string) (int, error)
+	// and its watermarks (disconnect with purge), and returns their ids.
+	DeleteConnectionItems(ctx context.Context, connectionID string) ([]string, error)
 	Watermark(ctx context.Context, connectionID, resource string) (Watermark, error)
 	// ItemsIngested is the month's count of new items.
 	ItemsIngested(ctx context.Context, period string) (int, error)

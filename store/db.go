@@ -5,6 +5,7 @@
 // The data file holds this bucket tree ("/" ends a bucket, the rest are keys):
 //
 //	meta/                        "schema_version" -> 8-byte big-endian uint64; "app" -> "pmassist"
+//	                             "file_id" -> 32 hex digits (16 random bytes, made once per file)
 //	   key_checks/               <4-byte BE master key id> -> sealed "pmassist key check"
 //	users/                       <user id> -> User JSON
 //	users_by_email/              <normalized email> -> user id
@@ -31,11 +32,18 @@
 //	   usage/                    <period "2006-01"> -> 8-byte BE count of new items
 //	   jobs/                     <job id> -> Job JSON   (job ids from pmassist.NewID sort by creation)
 //	   jobs_active/              <connection id> -> job id (queued or running)
+//	   decisions/                <decision id> -> Decision JSON
+//	   decisions_by_time/        <8-byte BE decided unix nanos><decision id> -> nil   (newest decided first listing)
+//	   decisions_by_thread/      <thread key> -> decision id
 //	   "config" (key)            -> TenantConfig JSON
 //
 // items_by_time lets the item list, the per-day chart and the cursor of a
 // page work from keys alone: the chart and the service filter never decode
 // an item.
+//
+// meta/file_id names the file, not its state: it survives copies, so a
+// restored older copy has the same id but a smaller bbolt transaction id.
+// Together they are the DataVersion the search index checks itself against.
 //
 // "Sealed" values are encrypted with NaCl secretbox under a master key that
 // never enters the file (see vault.go for the format). They are bound to the
@@ -94,6 +102,10 @@ var (
 	bucketJobs            = []byte("jobs")
 	bucketJobsActive      = []byte("jobs_active")
 
+	bucketDecisions         = []byte("decisions")
+	bucketDecisionsByTime   = []byte("decisions_by_time")
+	bucketDecisionsByThread = []byte("decisions_by_thread")
+
 	bucketWebhookDeliveries    = []byte("webhook_deliveries")
 	bucketWebhookDeliveryTimes = []byte("webhook_delivery_times")
 
@@ -101,6 +113,7 @@ var (
 	keyApp           = []byte("app")
 	keyTenant        = []byte("tenant")
 	keyConfig        = []byte("config")
+	keyFileID        = []byte("file_id")
 )
 
 // tenantPrefix starts the name of every tenant bucket.
@@ -118,6 +131,7 @@ var tenantCollections = [][]byte{
 	bucketConnections, bucketConnectionWorkspaces, bucketConnectionTokens, bucketOAuthApps,
 	bucketItems, bucketItemsByExternal, bucketItemsByTime, bucketWatermarks, bucketUsage,
 	bucketJobs, bucketJobsActive,
+	bucketDecisions, bucketDecisionsByTime, bucketDecisionsByThread,
 }
 
 // Options tune Open.

@@ -52,6 +52,17 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	aDecision := &pmassist.Decision{Title: "A's decision", Summary: "A's summary", ThreadKey: "linear:A-1",
+		Tags: []string{"a-tag"}, Sources: []pmassist.DecisionSource{{Service: pmassist.ServiceLinear, Kind: "issue", ExternalID: "A-1"}}}
+	if err := db.CreateDecision(actx, aDecision); err != nil {
+		t.Fatal(err)
+	}
+	aDetected, _, err := db.UpsertDetected(actx, &pmassist.Decision{Title: "A's detected", ThreadKey: "slack:C1:1",
+		Sources: []pmassist.DecisionSource{{Service: pmassist.ServiceSlack, Kind: "message", ExternalID: "C1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// leak turns a listing that contains one of A's ids into an error.
 	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
 	n := 0
@@ -314,6 +325,73 @@ func TestTenantIsolation(t *testing.T) {
 			c.Timezone = "Asia/Tokyo"
 			return db.PutTenantConfig(ctx, c)
 		}, ""},
+		{"CreateDecision", " claiming A", func(ctx context.Context) error {
+			// B may name the same thread, but as its own decision.
+			d := &pmassist.Decision{TenantID: a.ID, ID: unique(), Title: unique(), ThreadKey: aDecision.ThreadKey}
+			if err := db.CreateDecision(ctx, d); err != nil {
+				return err
+			}
+			if d.TenantID == a.ID {
+				return leak("decision written into tenant", a.ID)
+			}
+			return nil
+		}, ""},
+		{"CreateDecision", " superseded by A's", func(ctx context.Context) error {
+			return db.CreateDecision(ctx, &pmassist.Decision{Title: unique(), SupersededBy: aDecision.ID})
+		}, pmassist.ENOTFOUND},
+		{"FindDecision", "", func(ctx context.Context) error {
+			_, err := db.FindDecision(ctx, aDecision.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"FindDecisionByThread", "", func(ctx context.Context) error {
+			// B's own decision of the same thread may be found; A's not.
+			for _, thread := range []string{aDecision.ThreadKey, aDetected.ThreadKey} {
+				d, err := db.FindDecisionByThread(ctx, thread)
+				if err == nil && (d.ID == aDecision.ID || d.ID == aDetected.ID || d.TenantID == a.ID) {
+					return leak("decision", d.ID)
+				}
+				if err != nil && pmassist.ErrorCode(err) != pmassist.ENOTFOUND {
+					return err
+				}
+			}
+			return nil
+		}, ""},
+		{"ListDecisions", "", func(ctx context.Context) error {
+			list, _, err := db.ListDecisions(ctx, pmassist.DecisionFilter{})
+			for _, d := range list {
+				if d.ID == aDecision.ID || d.ID == aDetected.ID || d.TenantID == a.ID {
+					return leak("decision", d.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"UpdateDecision", "", func(ctx context.Context) error {
+			_, err := db.UpdateDecision(ctx, aDecision.ID, pmassist.DecisionUpdate{Title: ptr("taken over")})
+			return err
+		}, pmassist.ENOTFOUND},
+		{"UpdateDecision", " superseded by A's", func(ctx context.Context) error {
+			own := &pmassist.Decision{Title: unique()}
+			if err := db.CreateDecision(ctx, own); err != nil {
+				return err
+			}
+			_, err := db.UpdateDecision(ctx, own.ID, pmassist.DecisionUpdate{SupersededBy: &aDecision.ID})
+			return err
+		}, pmassist.ENOTFOUND},
+		{"DeleteDecision", "", func(ctx context.Context) error {
+			return db.DeleteDecision(ctx, aDecision.ID)
+		}, pmassist.ENOTFOUND},
+		{"UpsertDetected", " of A's thread", func(ctx context.Context) error {
+			// B may detect a decision in the same thread, but as its own.
+			d, changed, err := db.UpsertDetected(ctx, &pmassist.Decision{TenantID: a.ID, Title: unique(), ThreadKey: aDetected.ThreadKey,
+				Sources: []pmassist.DecisionSource{{Service: pmassist.ServiceSlack, Kind: "message", ExternalID: "C1:2"}}})
+			if err != nil {
+				return err
+			}
+			if !changed || d.ID == aDetected.ID || d.TenantID == a.ID || len(d.Sources) != 1 {
+				return leak("decision", aDetected.ID)
+			}
+			return nil
+		}, ""},
 	}
 
 	covered := map[string]bool{}
@@ -387,6 +465,17 @@ func TestTenantIsolation(t *testing.T) {
 	if c, err := db.TenantConfig(actx); err != nil || c.Timezone != aConfig.Timezone {
 		t.Errorf("A's config now %+v, %v", c, err)
 	}
+	for _, want := range []*pmassist.Decision{aDecision, aDetected} {
+		if d, err := db.FindDecision(actx, want.ID); err != nil || !reflect.DeepEqual(d, want) {
+			t.Errorf("A's decision now %+v, %v; want %+v", d, err, want)
+		}
+		if d, err := db.FindDecisionByThread(actx, want.ThreadKey); err != nil || d.ID != want.ID {
+			t.Errorf("A's decision of thread %s now %+v, %v", want.ThreadKey, d, err)
+		}
+	}
+	if list, _, err := db.ListDecisions(actx, pmassist.DecisionFilter{}); err != nil || len(list) != 2 {
+		t.Errorf("A's decisions now %+v, %v", list, err)
+	}
 }
 
 // tenantScopedMethods lists the methods of the tenant-scoped interfaces,
@@ -413,6 +502,7 @@ func tenantScopedMethods() []string {
 		reflect.TypeFor[pmassist.ItemService](),
 		reflect.TypeFor[pmassist.JobService](),
 		reflect.TypeFor[pmassist.TenantConfigService](),
+		reflect.TypeFor[pmassist.DecisionService](),
 	} {
 		for m := range it.Methods() {
 			if !notScoped[m.Name] {

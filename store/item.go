@@ -412,16 +412,16 @@ func seekBefore(c *bolt.Cursor, after []byte) ([]byte, []byte) {
 // came through connectionID, with its index entries, and the connection's
 // watermarks. It returns how many items it removed. Usage already counted
 // stays counted.
-func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) (int, error) {
+func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) ([]string, error) {
 	if _, err := pmassist.TenantRequired(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if connectionID == "" {
-		return 0, pmassist.FieldError(map[string]string{"connection_id": "required"})
+		return nil, pmassist.FieldError(map[string]string{"connection_id": "required"})
 	}
-	var n int
+	var ids []string
 	err := db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
-		n = 0
+		ids = nil
 		records := tb.Bucket(bucketItems)
 		byExternal := tb.Bucket(bucketItemsByExternal)
 		byTime := tb.Bucket(bucketItemsByTime)
@@ -463,7 +463,9 @@ func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) (i
 				return err
 			}
 		}
-		n = len(victims)
+		for _, v := range victims {
+			ids = append(ids, string(v.id))
+		}
 
 		watermarks := tb.Bucket(bucketWatermarks)
 		prefix := watermarkPrefix(connectionID)
@@ -480,9 +482,9 @@ func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) (i
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return n, nil
+	return ids, nil
 }
 
 // Watermark returns a watermark of the context's tenant, zero when there is

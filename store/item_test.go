@@ -448,8 +448,8 @@ func TestDeleteConnectionItems(t *testing.T) {
 	wmTheirs := &pmassist.Watermark{ConnectionID: "conn-10", Resource: "issues", Value: "3"}
 	mustUpsert(t, db, ctx, theirs, wmTheirs, pmassist.Unlimited)
 
-	n, err := db.DeleteConnectionItems(ctx, "conn-1")
-	if err != nil || n != 3 {
+	ids, err := db.DeleteConnectionItems(ctx, "conn-1")
+	if n := len(ids); err != nil || n != 3 {
 		t.Fatalf("DeleteConnectionItems = %d, %v; want 3", n, err)
 	}
 	for _, it := range mine {
@@ -486,7 +486,7 @@ func TestDeleteConnectionItems(t *testing.T) {
 	if res := mustUpsert(t, db, ctx, slackItems("mine:", 1), nil, pmassist.Unlimited); res.New != 1 {
 		t.Errorf("re-ingesting a purged item: %+v", res)
 	}
-	if n, err := db.DeleteConnectionItems(ctx, "conn-unknown"); err != nil || n != 0 {
-		t.Errorf("purging a connection without items: %d, %v", n, err)
+	if ids, err := db.DeleteConnectionItems(ctx, "conn-unknown"); err != nil || len(ids) != 0 {
+		t.Errorf("purging a connection without items: %d, %v", len(ids), err)
 	}
 }

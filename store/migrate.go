@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -101,6 +103,48 @@ var migrations = []migration{
 			return nil
 		},
 	},
+	{
+		version: 4,
+		name:    "decisions and file id",
+		up: func(tx *bolt.Tx) error {
+			meta := tx.Bucket([]byte("meta"))
+			if meta.Get([]byte("file_id")) == nil {
+				id, err := newFileID()
+				if err != nil {
+					return err
+				}
+				if err := meta.Put([]byte("file_id"), []byte(id)); err != nil {
+					return err
+				}
+			}
+			var tenants [][]byte
+			c := tx.Cursor()
+			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+				tenants = append(tenants, bytes.Clone(k))
+			}
+			for _, name := range tenants {
+				tb := tx.Bucket(name)
+				if tb == nil {
+					continue
+				}
+				for _, coll := range []string{"decisions", "decisions_by_time", "decisions_by_thread"} {
+					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	},
+}
+
+// newFileID returns a new random file id: 16 bytes as 32 hex digits.
+func newFileID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make file id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // LatestSchemaVersion returns the schema version this build writes.

@@ -316,7 +316,8 @@ func TestTenantCollections_MatchNewTenant(t *testing.T) {
 		tb := tx.Bucket(tenantBucketName(tenant.ID))
 		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
 			"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
-			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active"} {
+			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
+			"decisions", "decisions_by_time", "decisions_by_thread"} {
 			if tb.Bucket([]byte(name)) == nil {
 				t.Errorf("new tenant lacks %s", name)
 			}
@@ -421,5 +422,114 @@ func TestMigration3_ItemsAndJobs(t *testing.T) {
 	}
 	if got, err := db.FindTenantByID(context.Background(), tenant.ID); err != nil || got.Name != "Old" {
 		t.Errorf("tenant after migration: %+v, %v", got, err)
+	}
+}
+
+// TestMigration4_Decisions upgrades a file written at version 3, with a
+// tenant in it, and checks that the tenant gains the decision collections,
+// the file a file id, and that both work.
+func TestMigration4_Decisions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:3]); err != nil {
+		t.Fatal(err)
+	}
+	tenant := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Old", Tier: pmassist.TierFree, CreatedAt: time.Now().UTC()}
+	item := &pmassist.Item{ID: pmassist.NewID(), TenantID: tenant.ID, ConnectionID: "c1", Type: pmassist.ItemMessage,
+		Service: pmassist.ServiceSlack, ExternalID: "C1:1", Text: "old item", CreatedAt: time.Now().UTC()}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		// A tenant as version 3 made it, spelled out, with an item.
+		tb, err := tx.CreateBucket([]byte("t/" + tenant.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
+			"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
+			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active"} {
+			if _, err := tb.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tb.Bucket([]byte("items")), []byte(item.ID), item); err != nil {
+			return err
+		}
+		return putJSON(tb, []byte("tenant"), tenant)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		if v, err := schemaVersion(tx); err != nil || v != 3 {
+			t.Fatalf("test file at version %d, %v; want 3", v, err)
+		}
+		if tx.Bucket([]byte("t/"+tenant.ID)).Bucket([]byte("decisions")) != nil || tx.Bucket([]byte("meta")).Get([]byte("file_id")) != nil {
+			t.Fatal("the version-3 file already has version 4's buckets or file id")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{NoSync: true, Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.SchemaVersion(); err != nil || v < 4 {
+		t.Errorf("schema version %d, %v; want at least 4", v, err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		tb := tx.Bucket([]byte("t/" + tenant.ID))
+		for _, name := range []string{"decisions", "decisions_by_time", "decisions_by_thread"} {
+			if tb.Bucket([]byte(name)) == nil {
+				t.Errorf("migrated tenant lacks %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileID, _, err := db.DataVersion()
+	if err != nil || len(fileID) != 32 {
+		t.Errorf("file id of a migrated file %q, %v", fileID, err)
+	}
+
+	ctx := pmassist.NewContextWithTenant(context.Background(), tenant.ID)
+	d := &pmassist.Decision{Title: "Use Postgres"}
+	if err := db.CreateDecision(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := db.UpsertDetected(ctx, &pmassist.Decision{Title: "Detected", ThreadKey: "slack:C1:1"}); err != nil || !changed {
+		t.Fatalf("upsert into a migrated tenant: %v, %v", changed, err)
+	}
+	if list, _, err := db.ListDecisions(ctx, pmassist.DecisionFilter{}); err != nil || len(list) != 2 {
+		t.Errorf("decisions of a migrated tenant: %v, %v", list, err)
+	}
+	var walked []string
+	err = db.WalkItems(context.Background(), 10, func(items []*pmassist.Item) error {
+		for _, it := range items {
+			walked = append(walked, it.Text)
+		}
+		return nil
+	})
+	if err != nil || len(walked) != 1 || walked[0] != "old item" {
+		t.Errorf("walked %v, %v", walked, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The file id is made once: reopening keeps it.
+	db, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if again, _, err := db.DataVersion(); err != nil || again != fileID {
+		t.Errorf("file id after reopening %q, %v; want %q", again, err, fileID)
 	}
 }
