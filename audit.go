@@ -23,6 +23,10 @@ const (
 	AuditOAuthAppSaved         = "oauth_app.saved"
 	AuditOAuthAppRemoved       = "oauth_app.removed"
 	AuditSettingsChanged       = "settings.changed"
+	AuditDecisionCreated       = "decision.created"
+	AuditDecisionUpdated       = "decision.updated"
+	AuditDecisionDeleted       = "decision.deleted"
+	AuditDecisionsExported     = "decisions.exported"
 )
 
 // AuditEvent records who changed what in a tenant.

@@ -239,11 +239,14 @@ func (s *Server) disconnect(ctx context.Context, id *identity, connID string, pu
 		details["revoked"], details["revoke_error"] = "false", revokeFailure
 	}
 	if purge {
-		n, err := s.svc.Items.DeleteConnectionItems(ctx, c.ID)
+		ids, err := s.svc.Items.DeleteConnectionItems(ctx, c.ID)
 		if err != nil {
 			return err
 		}
-		details["purge"], details["items_deleted"] = "true", strconv.Itoa(n)
+		if s.svc.Indexer != nil {
+			s.svc.Indexer.RemoveItems(ctx, ids...)
+		}
+		details["purge"], details["items_deleted"] = "true", strconv.Itoa(len(ids))
 	}
 	s.audit(ctx, id.user, pmassist.AuditConnectionDeleted, c.Service.Title()+" "+c.WorkspaceName, details)
 	s.replan(ctx)

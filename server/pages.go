@@ -50,6 +50,7 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	r.HandleFunc("/operator/tenants/{id}", s.operator(s.postOperatorUpdateTenant)).Methods(http.MethodPost)
 	s.registerIntegrationPages(r)
 	s.registerIngestionPages(r)
+	s.registerDecisionPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -131,8 +132,8 @@ func (s *Server) checkAnonCSRF(w http.ResponseWriter, r *http.Request) bool {
 func navItems() []ui.NavItem {
 	return []ui.NavItem{
 		{Key: "dashboard", Label: "Dashboard", Href: "/"},
-		{Key: "decisions", Label: "Decisions", Soon: true},
-		{Key: "search", Label: "Search", Soon: true},
+		{Key: "decisions", Label: "Decisions", Href: "/decisions"},
+		{Key: "search", Label: "Search", Href: "/search"},
 		{Key: "standups", Label: "Standups", Soon: true},
 		{Key: "integrations", Label: "Integrations", Href: "/integrations"},
 		{Key: "settings", Label: "Settings", Href: "/settings"},
@@ -416,6 +417,9 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request, id *ident
 		}
 		if err == nil {
 			page.Activity, err = s.activity(tctx)
+		}
+		if err == nil {
+			page.RecentDecisions, err = s.recentDecisions(tctx)
 		}
 		var u usageJSON
 		if err == nil {

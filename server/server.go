@@ -58,6 +58,9 @@ type Services struct {
 	Configs     pmassist.TenantConfigService
 	Ingestion   pmassist.IngestionService
 	Webhooks    pmassist.WebhookService
+	Decisions   pmassist.DecisionService
+	Search      pmassist.SearchService
+	Indexer     pmassist.Indexer
 	// Planner re-plans schedules after changes; nil in tests without one.
 	Planner pmassist.Planner
 	// Ready reports the state of each dependency for /readyz: a nil error
@@ -199,6 +202,8 @@ func (s *Server) routes() *mux.Router {
 	s.registerAdminRoutes(r)
 	s.registerIntegrationRoutes(r)
 	s.registerIngestionRoutes(r)
+	s.registerDecisionRoutes(r)
+	s.registerSearchRoutes(r)
 	s.registerPageRoutes(r)
 	return r
 }

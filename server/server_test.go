@@ -24,6 +24,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/store"
+	"github.com/pmassist/pmassist/store/search"
 	"github.com/pmassist/pmassist/workflows"
 )
 
@@ -56,6 +57,7 @@ type env struct {
 	ready    map[string]error
 	oauth    *oauth.Manager
 	ingestor *workflows.Ingestor
+	index    *search.Index
 	logs     *syncBuffer
 
 	slack  *fake.Slack
@@ -119,16 +121,32 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	slackClient := slack.New(slack.Config{BaseURL: slackTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
 	linearClient := linear.New(linear.Config{APIURL: linearTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
 	githubClient := github.New(github.Config{APIURL: githubTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
+	e.index, err = search.Open(search.Options{Dir: filepath.Join(t.TempDir(), "index"), Items: db, Decisions: db, Walker: db,
+		Logger: cfg.Logger, FlushEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder := workflows.NewDecisions(workflows.DecisionsConfig{Detector: workflows.RuleDetector{}, Decisions: db, Configs: db,
+		Index: e.index, Logger: cfg.Logger})
 	e.ingestor = workflows.NewIngestor(workflows.IngestorConfig{Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db,
+		AfterStore: func(ctx context.Context, items []*pmassist.Item) {
+			ids := make([]string, len(items))
+			for i, it := range items {
+				ids[i] = it.ID
+			}
+			e.index.QueueItems(ctx, ids...)
+			if err := finder.Process(ctx, items); err != nil {
+				t.Errorf("decision detection: %v", err)
+			}
+		},
 		Now: e.clock.Now, Logger: cfg.Logger, Sources: map[pmassist.Service]pmassist.Source{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
-	t.Cleanup(e.ingestor.Close)
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: e.ingestor, Verifier: e.oauth, Deliveries: db,
 		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
 		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Items: db, Jobs: db, Configs: db,
-		Ingestion: e.ingestor, Webhooks: webhooks, Ready: func(ctx context.Context) map[string]error {
+		Ingestion: e.ingestor, Webhooks: webhooks, Decisions: db, Search: e.index, Indexer: e.index, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}
@@ -138,8 +156,13 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.ts = httptest.NewServer(e.srv.Handler())
+	// The order of Main.Close: HTTP, running jobs, the index, the data file.
 	t.Cleanup(func() {
 		e.ts.Close()
+		e.ingestor.Close()
+		if err := e.index.Close(); err != nil {
+			t.Error(err)
+		}
 		_ = db.Close()
 	})
 	return e

@@ -10,7 +10,7 @@ import (
 
 func TestPagesListsEveryPage(t *testing.T) {
 	tpl := mustNew(t)
-	want := []string{"dashboard", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "settings", "setup", "signup", "tokens"}
+	want := []string{"dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "search", "settings", "setup", "signup", "tokens"}
 	if got := tpl.Pages(); !slices.Equal(got, want) {
 		t.Fatalf("Pages() = %v, want %v", got, want)
 	}
@@ -62,6 +62,12 @@ func ptr(v any) any {
 	case SettingsPage:
 		return &v
 	case OperatorTenantsPage:
+		return &v
+	case DecisionsPage:
+		return &v
+	case DecisionPage:
+		return &v
+	case SearchPage:
 		return &v
 	case ErrorPage:
 		return &v

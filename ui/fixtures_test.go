@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"html"
+	"html/template"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -170,14 +172,57 @@ func filled(s string) map[string]any {
 	ints.AppForm.Service, ints.AppForm.ClientID = "slack", s
 	ints.Active = "integrations"
 
+	decisions := decisionsFixture(s)
+	decisionsPage := DecisionsPage{
+		Layout:      layout(s),
+		Decisions:   decisions,
+		NextHref:    "/decisions?cursor=abc&tag=" + s,
+		Timeline:    timelineFixture(),
+		CanEdit:     true,
+		Errors:      errs(s, "title", "summary", "status", "tags", "source_url"),
+		ExportQuery: "status=accepted&tag=" + s,
+	}
+	decisionsPage.Active = "decisions"
+	decisionsPage.Filter.Status, decisionsPage.Filter.Origin, decisionsPage.Filter.Q = s, s, s
+	decisionsPage.Filter.Service, decisionsPage.Filter.Tag, decisionsPage.Filter.From, decisionsPage.Filter.To = s, s, "2025-01-01", "2025-03-14"
+	decisionsPage.New.Title, decisionsPage.New.Summary, decisionsPage.New.Status = s, s, "proposed"
+	decisionsPage.New.Tags, decisionsPage.New.SourceURL = s, s
+
+	decisionPage := DecisionPage{
+		Layout:     layout(s),
+		Decision:   decisions[0],
+		CanEdit:    true,
+		Candidates: decisions,
+		Errors:     errs(s, "title", "summary", "tags", "status"),
+	}
+	decisionPage.Active = "decisions"
+
+	searchPage := SearchPage{
+		Layout:      layout(s),
+		Results:     searchFixture(s),
+		Total:       1234,
+		TookMS:      7,
+		PrevHref:    "/search?q=" + s + "&offset=0",
+		NextHref:    "/search?q=" + s + "&offset=40",
+		Unavailable: "",
+		Error:       s,
+		Searched:    true,
+	}
+	searchPage.Active = "search"
+	searchPage.Query.Q, searchPage.Query.Type, searchPage.Query.Service, searchPage.Query.Channel = s, s, s, s
+	searchPage.Query.Author, searchPage.Query.From, searchPage.Query.To, searchPage.Query.Sort = s, "2025-01-01", "2025-03-14", "date"
+
 	return map[string]any{
-		"setup":  SetupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
-		"login":  LoginPage{Layout: anonLayout(s), Email: s, Next: s, SignupOpen: true, Errors: errs(s, "email", "password")},
-		"signup": SignupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
-		"invite": InvitePage{Layout: anonLayout(s), Token: "abc", TenantName: s, Email: s, Role: s, Errors: errs(s, "name", "password")},
+		"decisions": decisionsPage,
+		"decision":  decisionPage,
+		"search":    searchPage,
+		"setup":     SetupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
+		"login":     LoginPage{Layout: anonLayout(s), Email: s, Next: s, SignupOpen: true, Errors: errs(s, "email", "password")},
+		"signup":    SignupPage{Layout: anonLayout(s), Email: s, Name: s, TenantName: s, Errors: errs(s, "email", "name", "password", "tenant_name")},
+		"invite":    InvitePage{Layout: anonLayout(s), Token: "abc", TenantName: s, Email: s, Role: s, Errors: errs(s, "name", "password")},
 		"dashboard": DashboardPage{Layout: layout(s), MemberCount: 3, Tier: s,
 			ItemsUsed: 4500, ItemsLimit: 5000, IntegrationsUsed: 2, IntegrationsLimit: -1, Connections: conns,
-			Activity: activityFixture(s)},
+			Activity: activityFixture(s), RecentDecisions: decisionsFixture(s)},
 		"members": MembersPage{
 			Layout: layout(s),
 			Members: []MemberRow{
@@ -226,6 +271,9 @@ func zero() map[string]any {
 		"jobs":             JobsPage{},
 		"settings":         SettingsPage{},
 		"operator_tenants": OperatorTenantsPage{},
+		"decisions":        DecisionsPage{},
+		"decision":         DecisionPage{},
+		"search":           SearchPage{},
 		"error":            ErrorPage{},
 	}
 }
@@ -256,4 +304,73 @@ func activityFixture(s string) ActivityChart {
 		c.Max = max(c.Max, total)
 	}
 	return c
+}
+
+// decisionsFixture is six decisions with s in every text field: detected
+// and manual ones in every status, with sources safe and unsafe.
+func decisionsFixture(s string) []DecisionRow {
+	return []DecisionRow{
+		{ID: "d1", Title: s, Summary: s + "\nSecond line: " + s, Status: "proposed", Origin: "detected", Confidence: 0.873,
+			Signals: []string{"phrase:we decided", "reaction:white_check_mark", s}, Participants: []string{s, "Lin"},
+			Tags: []string{"infra", s}, DecidedAt: testNow.Add(-3 * time.Hour), DecidedBy: s,
+			Sources: []SourceRow{
+				{Service: "slack", ServiceTitle: "Slack", Kind: "message", ExternalID: "C01:1700000000.000100",
+					URL: "https://acme.slack.com/archives/C01/p1700000000000100?" + s, Excerpt: s},
+				{Service: "linear", ServiceTitle: s, Kind: "issue", ExternalID: s, URL: "javascript:alert(1)", Excerpt: s},
+			}},
+		{ID: "d2", Title: s, Summary: s, Status: "accepted", Origin: "manual", Confidence: 1,
+			Tags: []string{s}, DecidedAt: testNow.Add(-50 * time.Hour), DecidedBy: s,
+			Sources: []SourceRow{{Kind: "link", URL: "https://docs.example.com/notes?" + s}}},
+		{ID: "d3", Title: s, Status: "rejected", Origin: "detected", Confidence: 0.41, Signals: []string{"phrase:let's go with", "question"},
+			DecidedAt: testNow.Add(-10 * 24 * time.Hour),
+			Sources: []SourceRow{{Service: "github", ServiceTitle: "GitHub", Kind: "pull_request", ExternalID: "acme/api#42",
+				URL: "https://github.com/acme/api/pull/42", Excerpt: s}}},
+		{ID: "d4", Title: s, Summary: s, Status: "superseded", Origin: "manual", DecidedAt: testNow.Add(-60 * 24 * time.Hour),
+			SupersededBy: "d2", SupersededByTitle: s},
+		{ID: "d5", Title: s, Status: s, Origin: s, DecidedAt: testNow.Add(-20 * time.Minute)},
+		{ID: "d/6?x", Title: s, Status: "accepted", Origin: "detected", Confidence: 0.95, Signals: []string{"marker:Decision:"},
+			DecidedAt: testNow.Add(-40 * 24 * time.Hour), DecidedBy: s, Participants: []string{s}},
+	}
+}
+
+// timelineFixture is 12 weeks of decisions, oldest first, with a quiet
+// start, a busy week and an unknown status.
+func timelineFixture() []TimelineWeek {
+	monday := time.Date(2024, 12, 23, 0, 0, 0, 0, time.UTC)
+	var weeks []TimelineWeek
+	for i := range 12 {
+		c := map[string]int{
+			"accepted":   (i * 5) % 7,
+			"proposed":   (i * 3) % 4,
+			"rejected":   i % 3 / 2,
+			"superseded": i % 5 / 4,
+		}
+		if i < 2 {
+			c = map[string]int{}
+		}
+		if i == 9 {
+			c["accepted"], c["proposed"] = 9, 3
+		}
+		if i == 10 {
+			c["draft"] = 1
+		}
+		weeks = append(weeks, TimelineWeek{Label: monday.AddDate(0, 0, 7*i).Format("Jan 2"), Counts: c})
+	}
+	return weeks
+}
+
+// searchFixture is one result of every type with s in every text field;
+// the snippet is built as the server builds it: escaped text and <mark>.
+func searchFixture(s string) []SearchResultRow {
+	snippet := template.HTML("… we " + "<mark>" + html.EscapeString(s) + "</mark> to move " + html.EscapeString(s) + " …")
+	return []SearchResultRow{
+		{Type: "message", ID: "i1", URL: "https://acme.slack.com/archives/C01/p1?" + s, Service: "slack", ServiceTitle: "Slack",
+			Channel: "#eng", Author: s, Snippet: snippet, CreatedAt: testNow.Add(-2 * time.Hour), Href: "https://acme.slack.com/archives/C01/p1?" + s},
+		{Type: "issue", ID: "i2", Title: s, URL: "https://linear.app/acme/issue/ENG-1", Service: "linear", ServiceTitle: s,
+			Channel: s, Author: s, Snippet: snippet, CreatedAt: testNow.Add(-26 * time.Hour), Href: "https://linear.app/acme/issue/ENG-1"},
+		{Type: "pull_request", ID: "i3", Title: s, Service: "github", ServiceTitle: "GitHub", Channel: "acme/api", Author: s,
+			Snippet: snippet, CreatedAt: testNow.Add(-5 * 24 * time.Hour), Href: "javascript:alert(1)"},
+		{Type: "decision", ID: "d1", Title: s, Snippet: snippet, CreatedAt: testNow.Add(-3 * time.Hour), Href: "/decisions/d1"},
+		{Type: s, ID: s, Title: s, Service: s, Channel: s, Author: s, Href: s},
+	}
 }

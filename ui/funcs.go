@@ -43,6 +43,20 @@ func (t *Templates) funcs() template.FuncMap {
 		"jobDuration": jobDuration,
 		"triggerText": triggerText,
 		"activity":    newActivity,
+
+		"timeline":     newTimeline,
+		"decisionKind": decisionClass,
+		"decisionText": decisionText,
+		"originText":   originText,
+		"percent":      percent,
+		"signalText":   signalText,
+		"kindText":     kindText,
+		"kindIcon":     kindIcon,
+		"exportHref":   exportHref,
+		"resultLink":   newResultLink,
+		"resultTitle":  resultTitle,
+		"first":        firstDecisions,
+		"sourceText":   sourceText,
 	}
 }
 

@@ -1,6 +1,9 @@
 package ui
 
-import "time"
+import (
+	"html/template"
+	"time"
+)
 
 // NavItem is one entry of the sidebar. A Soon item is shown disabled with a
 // "soon" badge instead of a link.
@@ -86,6 +89,7 @@ type DashboardPage struct {
 	IntegrationsUsed, IntegrationsLimit int
 	Connections                         []ConnectionRow
 	Activity                            ActivityChart
+	RecentDecisions                     []DecisionRow // the newest first; the card shows up to 5
 }
 
 // ActivityChart is items ingested per day per service (oldest day first).
@@ -236,6 +240,79 @@ type OperatorTenantsPage struct {
 	Errors  FormErrors
 }
 
+// SourceRow is one source of a decision (api.md Decision "sources"): the
+// item it came from, or a link for a manual decision.
+type SourceRow struct{ Service, ServiceTitle, Kind, ExternalID, URL, Excerpt string }
+
+// DecisionRow is one entry of the decision log (api.md Decision).
+type DecisionRow struct {
+	ID, Title, Summary, Status, Origin string // Status: proposed|accepted|rejected|superseded; Origin: detected|manual
+	Confidence                         float64
+	Signals, Participants, Tags        []string
+	DecidedAt                          time.Time
+	DecidedBy                          string
+	Sources                            []SourceRow
+	SupersededBy                       string // decision id
+	SupersededByTitle                  string
+}
+
+// TimelineWeek is one bar of the decisions timeline.
+type TimelineWeek struct {
+	Label  string         // "Nov 2" (the week's Monday)
+	Counts map[string]int // status → count
+}
+
+// DecisionsPage is the decision log: the timeline, the filter form
+// (GET /decisions: status, origin, q, service, tag, from, to), the list with
+// in-place Confirm and Reject (POST /decisions/{id}/status: status), the
+// export links and the manual-add form (POST /decisions: title, summary,
+// status, tags, source_url).
+type DecisionsPage struct {
+	Layout
+	Decisions   []DecisionRow
+	Filter      struct{ Status, Origin, Q, Service, Tag, From, To string } // GET form values kept
+	NextHref    string
+	Timeline    []TimelineWeek                                           // 12 weeks, oldest first
+	CanEdit     bool                                                     // any member may confirm, reject, edit, supersede, add
+	New         struct{ Title, Summary, Status, Tags, SourceURL string } // manual-add form values kept after an error
+	Errors      FormErrors
+	ExportQuery string // the current filters as a query string for the export links, e.g. "status=accepted&tag=infra"
+}
+
+// DecisionPage is one decision with its edit form (POST /decisions/{id}:
+// title, summary, tags, status), the supersede form
+// (POST /decisions/{id}/supersede: superseded_by) and the delete form
+// (POST /decisions/{id}/delete).
+type DecisionPage struct {
+	Layout
+	Decision   DecisionRow
+	CanEdit    bool
+	Candidates []DecisionRow // other decisions to choose from when superseding (id + title)
+	Errors     FormErrors
+}
+
+// SearchResultRow is one search hit (api.md Search).
+type SearchResultRow struct {
+	Type, ID, Title, URL, Service, ServiceTitle, Channel, Author string
+	Snippet                                                      template.HTML // already escaped by the server, with <mark> only — render as is
+	CreatedAt                                                    time.Time
+	Href                                                         string // where the title links: the provider URL for items (new tab), /decisions/{id} for decisions
+}
+
+// SearchPage is the search form (GET /search: q, type, service, channel,
+// author, from, to, sort) and its results.
+type SearchPage struct {
+	Layout
+	Query              struct{ Q, Type, Service, Channel, Author, From, To, Sort string } // kept in the URL (GET form)
+	Results            []SearchResultRow
+	Total              int
+	TookMS             int64
+	PrevHref, NextHref string
+	Unavailable        string // the index is being built: show this instead of results
+	Error              string // a malformed query: show it next to the search box
+	Searched           bool   // a search was run (else show tips)
+}
+
 // ErrorPage explains an error. It uses the signed-in layout when UserName is
 // set and the anonymous one otherwise.
 type ErrorPage struct {
@@ -258,5 +335,8 @@ var pageData = map[string]any{
 	"jobs":             JobsPage{},
 	"settings":         SettingsPage{},
 	"operator_tenants": OperatorTenantsPage{},
+	"decisions":        DecisionsPage{},
+	"decision":         DecisionPage{},
+	"search":           SearchPage{},
 	"error":            ErrorPage{},
 }

@@ -23,8 +23,12 @@ type IngestorConfig struct {
 	Configs     pmassist.TenantConfigService
 	Tenants     pmassist.TenantService
 	Sources     map[pmassist.Service]pmassist.Source
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// AfterStore is told about every page of items once it is committed
+	// (decision detection, the search index); its errors are logged, they
+	// do not fail the job: the items are stored.
+	AfterStore func(ctx context.Context, items []*pmassist.Item)
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Ingestor runs ingestion jobs, never two of one connection at once.
@@ -202,6 +206,7 @@ func (in *Ingestor) fetch(ctx context.Context, job *pmassist.Job) (newItems, upd
 			if err != nil {
 				return err
 			}
+			in.afterStore(ctx, page.Items)
 			if res.QuotaReached {
 				return errQuota
 			}
@@ -301,4 +306,20 @@ func (in *Ingestor) channelName(connID, channelID string) string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.channels[connID+"\x00"+channelID]
+}
+
+// afterStore hands stored items on (those the quota kept out have no id).
+func (in *Ingestor) afterStore(ctx context.Context, items []*pmassist.Item) {
+	if in.cfg.AfterStore == nil {
+		return
+	}
+	stored := make([]*pmassist.Item, 0, len(items))
+	for _, it := range items {
+		if it.ID != "" {
+			stored = append(stored, it)
+		}
+	}
+	if len(stored) > 0 {
+		in.cfg.AfterStore(ctx, stored)
+	}
 }

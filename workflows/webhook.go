@@ -47,6 +47,9 @@ func (in *Ingestor) ApplyWebhook(ctx context.Context, connID string, d *pmassist
 	_, period, quota, err := in.limits(ctx)
 	if err == nil && len(items) > 0 {
 		res, err = in.cfg.Items.UpsertItems(ctx, items, nil, period, quota)
+		if err == nil {
+			in.afterStore(ctx, items)
+		}
 	}
 	finished := in.now()
 	job.FinishedAt, job.ItemsNew, job.ItemsUpdated = &finished, res.New, res.Updated

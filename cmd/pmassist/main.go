@@ -30,11 +30,15 @@ import (
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
+	"github.com/pmassist/pmassist/store/search"
 	"github.com/pmassist/pmassist/workflows"
 )
 
 // DataFileName is the one data file inside the data folder.
 const DataFileName = "pmassist.db"
+
+// IndexDirName is the derived search index inside the data folder.
+const IndexDirName = "index"
 
 // RefreshPassEvery is how often the background pass looks for tokens to
 // refresh (before expiry, daily keep-alive, retries after backoff).
@@ -56,6 +60,7 @@ Commands:
   healthcheck [--url URL]   exit 0 when URL/readyz answers 200 within 5 s (for Docker HEALTHCHECK)
   admin create-operator --email E --password-stdin [--name N]
                             create an operator account (headless installs)
+  reindex                   offline: rebuild the search index from the data file now
   keys rotate [--retire-old]
                             offline: add a new master key and re-encrypt every stored secret
                             with it; --retire-old then removes the old keys
@@ -85,6 +90,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		err = runAdmin(ctx, args, stdin, stdout, stderr, getenv)
 	case "keys":
 		err = runKeys(ctx, args, stdout, stderr, getenv)
+	case "reindex":
+		err = runReindex(ctx, args, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -159,6 +166,7 @@ type Main struct {
 	OAuth     *oauth.Manager
 	Ingestor  *workflows.Ingestor
 	Scheduler *workflows.Scheduler
+	Index     *search.Index
 	Server    *server.Server
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
@@ -234,6 +242,9 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.Index != nil {
+		errs = append(errs, m.Index.Close())
+	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
@@ -472,18 +483,35 @@ func (m *Main) wire(db *store.DB) error {
 	githubClient := github.New(github.Config{APIURL: p.GitHubAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger})
 
 	ctx := context.Background()
+	var err error
 	if n, err := db.FailInterruptedJobs(ctx, time.Now()); err != nil {
 		return err
 	} else if n > 0 {
 		m.Logger.Warn("jobs interrupted by the last stop were marked failed; their next runs resume from the watermarks", "count", n)
 	}
+	m.Index, err = search.Open(search.Options{Dir: filepath.Join(m.Config.DataDir, IndexDirName), Items: db, Decisions: db,
+		Walker: db, Logger: m.Logger})
+	if err != nil {
+		return fmt.Errorf("opening the search index: %w", err)
+	}
+	decisions := workflows.NewDecisions(workflows.DecisionsConfig{Detector: workflows.RuleDetector{}, Decisions: db,
+		Configs: db, Index: m.Index, Logger: m.Logger})
 	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
 		Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db, Logger: m.Logger,
+		AfterStore: func(ctx context.Context, items []*pmassist.Item) {
+			ids := make([]string, len(items))
+			for i, it := range items {
+				ids[i] = it.ID
+			}
+			m.Index.QueueItems(ctx, ids...)
+			if err := decisions.Process(ctx, items); err != nil {
+				m.Logger.Error("decision detection failed", "error", err)
+			}
+		},
 		Sources: map[pmassist.Service]pmassist.Source{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient,
 		},
 	})
-	var err error
 	m.Scheduler, err = workflows.NewScheduler(workflows.SchedulerConfig{Ingestor: m.Ingestor, Connections: db, Configs: db,
 		Tenants: db, Logger: m.Logger})
 	if err != nil {
@@ -506,10 +534,14 @@ func (m *Main) wire(db *store.DB) error {
 		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
 		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,
 		Ingestion: m.Ingestor, Webhooks: webhooks, Planner: m.Scheduler,
+		Decisions: db, Search: m.Index, Indexer: m.Index,
 		Ready: func(ctx context.Context) map[string]error {
-			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil}
+			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil, "index": nil}
 			if !m.Scheduler.Running() {
 				checks["scheduler"] = errors.New("not running")
+			}
+			if st := m.Index.IndexState(); st.State != "ready" {
+				checks["index"] = fmt.Errorf("search index %s", st.State)
 			}
 			return checks
 		},
@@ -538,4 +570,40 @@ func (m *Main) replanPeriodically(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// runReindex rebuilds the search index offline: the derived folder is
+// removed and built again from the data file.
+func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("reindex", stderr)
+	var dataDir string
+	registerDataFlag(fs, getenv, &dataDir)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	db, err := store.Open(filepath.Join(dataDir, DataFileName), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dir := filepath.Join(dataDir, IndexDirName)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	start := time.Now()
+	ix, err := search.Open(search.Options{Dir: dir, Items: db, Decisions: db, Walker: db,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	if err := ix.WaitIdle(ctx); err != nil {
+		_ = ix.Close()
+		return err
+	}
+	st := ix.IndexState()
+	if err := ix.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "search index rebuilt: %d documents in %s\n", st.Docs, time.Since(start).Round(time.Millisecond))
+	return nil
 }

@@ -1,6 +1,6 @@
 // PM Assistant: small progressive enhancements. Every form works without
 // this file; it only adds confirmations, copy buttons, the "/" shortcut,
-// auto-submitting selects and live job status.
+// auto-submitting selects, live job status and search as you type.
 (function () {
   "use strict";
 
@@ -216,6 +216,142 @@
     schedule();
   }
 
+  // Search as you type: a GET form with data-live-search fetches its own
+  // page for the current values 300 ms after the last change and swaps in
+  // the parts marked data-search-live (the results and the error next to
+  // the box), matched by id; the URL follows with history.replaceState.
+  // Without JS, or when a fetch fails, the form is an ordinary GET form:
+  // Enter or the Search button load the same page.
+  var searchDelayMs = 300;
+
+  function liveSearch(form) {
+    var input = form.querySelector("#search");
+    if (!input || !window.DOMParser || !window.URLSearchParams || !window.FormData ||
+        !(window.history && window.history.replaceState)) {
+      return;
+    }
+    var timer = 0;
+    var seq = 0;
+    var controller = null;
+    var shown = location.pathname + location.search;
+
+    function target() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, key) {
+        if (typeof value === "string" && value.trim() !== "") {
+          params.append(key, value);
+        }
+      });
+      var query = params.toString();
+      var action = new URL(form.getAttribute("action") || location.pathname, location.href);
+      return action.pathname + (query ? "?" + query : "");
+    }
+
+    function setBusy(busy) {
+      form.ownerDocument.querySelectorAll("[data-search-live]").forEach(function (el) {
+        if (busy) {
+          el.setAttribute("aria-busy", "true");
+        } else {
+          el.removeAttribute("aria-busy");
+        }
+      });
+    }
+
+    function swap(html, url) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.querySelectorAll("[data-search-live][id]");
+      if (!fresh.length) {
+        return false;
+      }
+      fresh.forEach(function (el) {
+        var old = document.getElementById(el.id);
+        if (old) {
+          old.replaceWith(document.importNode(el, true));
+        }
+      });
+      // The box's error state follows the new page.
+      var box = doc.getElementById("search");
+      if (box) {
+        ["aria-invalid", "aria-describedby"].forEach(function (name) {
+          if (box.hasAttribute(name)) {
+            input.setAttribute(name, box.getAttribute(name));
+          } else {
+            input.removeAttribute(name);
+          }
+        });
+        var bar = input.closest(".search-bar");
+        var freshBar = box.closest(".search-bar");
+        if (bar && freshBar) {
+          bar.classList.toggle("has-error", freshBar.classList.contains("has-error"));
+        }
+      }
+      // One short line for screen readers: the count, "No results", the
+      // error or the index notice, not the whole list.
+      var announce = document.getElementById("search-announce");
+      var summary = doc.querySelector("[data-search-summary], #search-error");
+      if (announce) {
+        announce.textContent = summary ? summary.textContent.replace(/\s+/g, " ").trim() : "";
+      }
+      window.history.replaceState(null, "", url);
+      shown = url;
+      return true;
+    }
+
+    function run() {
+      var url = target();
+      if (url === shown) {
+        return;
+      }
+      var mine = ++seq;
+      if (controller) {
+        controller.abort();
+      }
+      controller = window.AbortController ? new AbortController() : null;
+      setBusy(true);
+      fetch(url, {
+        credentials: "same-origin",
+        headers: { "Accept": "text/html" },
+        signal: controller ? controller.signal : undefined
+      }).then(function (res) {
+        var type = res.headers.get("Content-Type") || "";
+        // A 400 (malformed query) or 503 (index building) page still
+        // carries the message to show; a redirect elsewhere (signed out)
+        // does not, and is left to the next full page load.
+        if (type.indexOf("text/html") !== 0 || (res.redirected && new URL(res.url).pathname !== new URL(url, location.href).pathname)) {
+          throw new Error("not the search page");
+        }
+        return res.text();
+      }).then(function (html) {
+        if (mine === seq) {
+          swap(html, url);
+          setBusy(false);
+        }
+      }).catch(function () {
+        if (mine === seq) {
+          setBusy(false);
+        }
+      });
+    }
+
+    function later() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(run, searchDelayMs);
+    }
+
+    form.addEventListener("input", function (event) {
+      var el = event.target;
+      if (el.tagName === "INPUT" && (el.type === "search" || el.type === "text")) {
+        later();
+      }
+    });
+    form.addEventListener("change", function (event) {
+      var el = event.target;
+      if (el.tagName === "SELECT" || el.type === "date") {
+        later();
+      }
+    });
+  }
+
   function init() {
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       button.hidden = false;
@@ -223,6 +359,9 @@
     });
     if (window.fetch) {
       document.querySelectorAll("[data-job-id]").forEach(pollJob);
+    }
+    if (window.fetch) {
+      document.querySelectorAll("form[data-live-search]").forEach(liveSearch);
     }
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       var form = select.form;

@@ -1,0 +1,276 @@
+package search
+
+import (
+	"encoding/binary"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/datetime/flexible"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/pmassist/pmassist"
+)
+
+// Field names of an index document.
+const (
+	fieldTenant      = "tenant"
+	fieldType        = "type"
+	fieldTitle       = "title"
+	fieldText        = "text"
+	fieldService     = "service"
+	fieldChannel     = "channel"
+	fieldAuthor      = "author"      // name and email, lower-cased, for the filter
+	fieldAuthorName  = "author_name" // the name as shown, stored only
+	fieldCreated     = "created"
+	fieldCreatedSort = "created_sort" // not in the mapping: see document
+	fieldURL         = "url"
+	fieldExternalID  = "external_id"
+)
+
+// Names registered in the mapping.
+const (
+	textAnalyzer         = en.AnalyzerName
+	lowerKeywordAnalyzer = "pmassist_lower_keyword"
+	// createdParser keeps nanoseconds: a time.Time handed to bleve directly
+	// is stored with second precision.
+	createdParser = "pmassist_rfc3339nano"
+)
+
+// TypeDecision is the result type of decisions; items carry their ItemType.
+const TypeDecision = "decision"
+
+// Document id prefixes.
+const (
+	itemPrefix     = "item:"
+	decisionPrefix = "decision:"
+)
+
+// doc is what is indexed for an item or a decision. Empty slices are left
+// out, so that no empty keyword is indexed.
+type doc struct {
+	Tenant     string   `json:"tenant"`
+	Type       string   `json:"type"`
+	Title      string   `json:"title,omitempty"`
+	Text       string   `json:"text,omitempty"`
+	Service    []string `json:"service,omitempty"`
+	Channel    []string `json:"channel,omitempty"`
+	Author     []string `json:"author,omitempty"`
+	AuthorName string   `json:"author_name,omitempty"`
+	Created    string   `json:"created,omitempty"`
+	URL        string   `json:"url,omitempty"`
+	ExternalID string   `json:"external_id,omitempty"`
+}
+
+// newMapping builds the index mapping. Anything changed here that changes
+// what is indexed needs a bump of Version.
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	im := bleve.NewIndexMapping()
+	im.DefaultAnalyzer = textAnalyzer
+	im.IndexDynamic = false
+	im.StoreDynamic = false
+	im.DocValuesDynamic = false
+	err := im.AddCustomAnalyzer(lowerKeywordAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     single.Name,
+		"token_filters": []any{lowercase.Name},
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = im.AddCustomDateTimeParser(createdParser, map[string]any{
+		"type":    flexible.Name,
+		"layouts": []any{time.RFC3339Nano},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	dm := bleve.NewDocumentStaticMapping()
+	// No composite _all field: every query names its fields.
+	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
+
+	text := func(store bool) *mapping.FieldMapping {
+		fm := bleve.NewTextFieldMapping()
+		fm.Analyzer = textAnalyzer
+		fm.Store = store
+		fm.IncludeTermVectors = true // phrases and snippet locations
+		fm.IncludeInAll = false
+		fm.DocValues = false
+		return fm
+	}
+	keyword := func(analyzer string, store bool) *mapping.FieldMapping {
+		fm := bleve.NewKeywordFieldMapping()
+		fm.Analyzer = analyzer
+		fm.Store = store
+		fm.IncludeTermVectors = false
+		fm.IncludeInAll = false
+		fm.DocValues = false
+		return fm
+	}
+	storedOnly := func() *mapping.FieldMapping {
+		fm := bleve.NewTextFieldMapping()
+		fm.Index = false
+		fm.Store = true
+		fm.IncludeTermVectors = false
+		fm.IncludeInAll = false
+		fm.DocValues = false
+		return fm
+	}
+	created := bleve.NewDateTimeFieldMapping()
+	created.DateFormat = createdParser
+	created.Store = true
+	// Ranges only: sorting uses fieldCreatedSort (see document).
+	created.DocValues = false
+	created.IncludeInAll = false
+
+	dm.AddFieldMappingsAt(fieldTenant, keyword("keyword", false))
+	dm.AddFieldMappingsAt(fieldType, keyword("keyword", true))
+	dm.AddFieldMappingsAt(fieldTitle, text(true))
+	// The text is stored for the snippets (see snippet.go).
+	dm.AddFieldMappingsAt(fieldText, text(true))
+	dm.AddFieldMappingsAt(fieldService, keyword(lowerKeywordAnalyzer, true))
+	// The channel is stored as written and indexed lower-cased.
+	dm.AddFieldMappingsAt(fieldChannel, keyword(lowerKeywordAnalyzer, true))
+	dm.AddFieldMappingsAt(fieldAuthor, keyword(lowerKeywordAnalyzer, false))
+	dm.AddFieldMappingsAt(fieldAuthorName, storedOnly())
+	dm.AddFieldMappingsAt(fieldCreated, created)
+	dm.AddFieldMappingsAt(fieldURL, storedOnly())
+	dm.AddFieldMappingsAt(fieldExternalID, storedOnly())
+	im.DefaultMapping = dm
+	return im, nil
+}
+
+// Bleve stores dates as int64 nanoseconds; outside this range a date is
+// not indexed at all.
+var (
+	minDate = query.MinRFC3339CompatibleTime
+	maxDate = query.MaxRFC3339CompatibleTime
+)
+
+func validDate(t time.Time) bool {
+	return !t.IsZero() && t.After(minDate) && t.Before(maxDate)
+}
+
+func created(t time.Time) string {
+	if !validDate(t) {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func authorTerms(p pmassist.Person) []string {
+	var terms []string
+	if n := strings.TrimSpace(p.Name); n != "" {
+		terms = append(terms, n)
+	}
+	if e := strings.TrimSpace(p.Email); e != "" && !strings.EqualFold(e, p.Name) {
+		terms = append(terms, e)
+	}
+	return terms
+}
+
+func itemDoc(it *pmassist.Item) *doc {
+	d := &doc{
+		Tenant:     it.TenantID,
+		Type:       string(it.Type),
+		Title:      it.Title,
+		Text:       it.Text,
+		Author:     authorTerms(it.Author),
+		AuthorName: it.Author.Name,
+		Created:    created(it.CreatedAt),
+		URL:        it.URL,
+		ExternalID: it.ExternalID,
+	}
+	if it.Service != "" {
+		d.Service = []string{string(it.Service)}
+	}
+	if it.Channel != "" {
+		d.Channel = []string{it.Channel}
+	}
+	return d
+}
+
+// sourceItems finds an item of the decision's tenant by id, for the channel
+// of a decision's source; nil when it is not found.
+type sourceItems func(tenantID, itemID string) *pmassist.Item
+
+// decisionDoc indexes a decision's title and summary; its service and
+// channel are those of its sources, its author who decided and its date
+// when it was decided. Decisions have no URL here: the server links them
+// to their page.
+func decisionDoc(d *pmassist.Decision, find sourceItems) *doc {
+	when := d.DecidedAt
+	if !validDate(when) {
+		when = d.CreatedAt
+	}
+	out := &doc{
+		Tenant:     d.TenantID,
+		Type:       TypeDecision,
+		Title:      d.Title,
+		Text:       d.Summary,
+		Author:     authorTerms(d.DecidedBy),
+		AuthorName: d.DecidedBy.Name,
+		Created:    created(when),
+	}
+	seenService := map[string]bool{}
+	seenChannel := map[string]bool{}
+	for _, s := range d.Sources {
+		service, channel := string(s.Service), ""
+		if s.ItemID != "" && find != nil {
+			if it := find(d.TenantID, s.ItemID); it != nil {
+				service, channel = string(it.Service), it.Channel
+			}
+		}
+		if channel == "" && s.Service == pmassist.ServiceGitHub {
+			// "{owner}/{repo}#{number}": the repository is the channel.
+			if repo, _, ok := strings.Cut(s.ExternalID, "#"); ok {
+				channel = repo
+			}
+		}
+		if service != "" && !seenService[service] {
+			seenService[service] = true
+			out.Service = append(out.Service, service)
+		}
+		if channel != "" && !seenChannel[strings.ToLower(channel)] {
+			seenChannel[strings.ToLower(channel)] = true
+			out.Channel = append(out.Channel, channel)
+		}
+	}
+	return out
+}
+
+// document maps d to the document id, with the sort key of its date.
+//
+// The key is a field of its own, outside the mapping, because Bleve's
+// datetime doc values hold 16 prefix-coded terms per date in compressed
+// chunks, and a sort by date reads those for every hit: 4 times the cost
+// of a bare query at 100k documents. The key is one 8-byte term, its doc
+// values neither chunked nor compressed, so that a sort reads 8 bytes per
+// hit.
+func (ix *Index) document(id string, d *doc) (*document.Document, error) {
+	bd := document.NewDocument(id)
+	if err := ix.mapping.MapDocument(bd, d); err != nil {
+		return nil, err
+	}
+	if t, err := time.Parse(time.RFC3339Nano, d.Created); err == nil {
+		bd.AddField(document.NewTextFieldCustom(fieldCreatedSort, nil, sortKey(t),
+			index.IndexField|index.DocValues|index.SkipDVCompression|index.SkipDVChunking, nil))
+	}
+	return bd, nil
+}
+
+// sortKey orders times as their bytes do: big-endian nanoseconds with the
+// sign bit flipped.
+func sortKey(t time.Time) []byte {
+	key := make([]byte, 8)
+	binary.BigEndian.PutUint64(key, uint64(t.UnixNano())^(1<<63))
+	return key
+}

@@ -1,0 +1,167 @@
+package workflows
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pmassist/pmassist"
+)
+
+// DecisionsConfig wires a Decisions finder.
+type DecisionsConfig struct {
+	Detector  pmassist.Detector
+	Decisions pmassist.DecisionService
+	Configs   pmassist.TenantConfigService
+	// Index is told about new and changed decisions; nil: no index.
+	Index  pmassist.Indexer
+	Logger *slog.Logger
+}
+
+// Decisions runs detection on every stored item and keeps the decision log:
+// one decision per thread (a Slack thread, a Linear issue, a GitHub PR);
+// later replies add participants and sources rather than new decisions;
+// re-running on the same item changes nothing; a decision a person edited
+// or rejected is never overwritten.
+type Decisions struct{ cfg DecisionsConfig }
+
+// NewDecisions returns the decision finder.
+func NewDecisions(cfg DecisionsConfig) *Decisions {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Decisions{cfg: cfg}
+}
+
+// Process detects decisions in items of the context's tenant.
+func (d *Decisions) Process(ctx context.Context, items []*pmassist.Item) error {
+	cfg, err := d.cfg.Configs.TenantConfig(ctx)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for _, it := range items {
+		id, err := d.processItem(ctx, it, cfg.Decisions)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			changed = append(changed, id)
+		}
+	}
+	if d.cfg.Index != nil && len(changed) > 0 {
+		d.cfg.Index.QueueDecisions(ctx, changed...)
+	}
+	return nil
+}
+
+// processItem returns the id of a decision it created or changed.
+func (d *Decisions) processItem(ctx context.Context, it *pmassist.Item, cfg pmassist.DecisionConfig) (string, error) {
+	key := ThreadKey(it)
+	if key == "" || it.Author.Bot {
+		return "", nil
+	}
+	det := d.cfg.Detector.Detect(it, cfg)
+	if !det.IsDecision {
+		return d.joinThread(ctx, key, it)
+	}
+	dec := &pmassist.Decision{
+		ThreadKey: key, Title: det.Title, Summary: det.Summary, Status: pmassist.DecisionProposed,
+		Origin: pmassist.OriginDetected, Confidence: det.Confidence, Signals: det.Signals,
+		DecidedAt: it.CreatedAt, DecidedBy: it.Author, Participants: participants(it), Sources: []pmassist.DecisionSource{source(it)},
+	}
+	if dec.Title == "" {
+		dec.Title = excerpt(it.Title+" "+it.Text, 120)
+	}
+	stored, changed, err := d.cfg.Decisions.UpsertDetected(ctx, dec)
+	if err != nil || !changed {
+		return "", err
+	}
+	return stored.ID, nil
+}
+
+// joinThread adds a non-decision reply's author and link to the decision of
+// its thread, if the thread has one.
+func (d *Decisions) joinThread(ctx context.Context, key string, it *pmassist.Item) (string, error) {
+	if it.Service != pmassist.ServiceSlack || it.ThreadID == "" {
+		return "", nil
+	}
+	existing, err := d.cfg.Decisions.FindDecisionByThread(ctx, key)
+	if pmassist.ErrorCode(err) == pmassist.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	upd := *existing
+	upd.Participants = participants(it)
+	upd.Sources = []pmassist.DecisionSource{source(it)}
+	stored, changed, err := d.cfg.Decisions.UpsertDetected(ctx, &upd)
+	if err != nil || !changed {
+		return "", err
+	}
+	return stored.ID, nil
+}
+
+// ThreadKey names the conversation an item belongs to: a Slack thread (or
+// a message without replies), a Linear issue, a GitHub pull request.
+func ThreadKey(it *pmassist.Item) string {
+	switch it.Service {
+	case pmassist.ServiceSlack:
+		channel, ts, ok := strings.Cut(it.ExternalID, ":")
+		if !ok {
+			return ""
+		}
+		if it.ThreadID != "" {
+			ts = it.ThreadID
+		}
+		return "slack:" + channel + ":" + ts
+	case pmassist.ServiceLinear, pmassist.ServiceGitHub:
+		return string(it.Service) + ":" + it.ExternalID
+	}
+	return ""
+}
+
+func participants(it *pmassist.Item) []string {
+	var out []string
+	if it.Author.Name != "" && !it.Author.Bot {
+		out = append(out, it.Author.Name)
+	}
+	for _, c := range it.Comments {
+		if c.Author.Name != "" && !c.Author.Bot && !contains(out, c.Author.Name) {
+			out = append(out, c.Author.Name)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func source(it *pmassist.Item) pmassist.DecisionSource {
+	text := it.Text
+	if it.Title != "" {
+		text = it.Title + " — " + text
+	}
+	return pmassist.DecisionSource{Service: it.Service, Kind: string(it.Type), ExternalID: it.ExternalID, URL: it.URL,
+		Excerpt: excerpt(text, 280), ItemID: it.ID}
+}
+
+// excerpt shortens text to at most n runes at a word boundary.
+func excerpt(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	r := []rune(text)[:n]
+	if i := strings.LastIndexByte(string(r), ' '); i > n/2 {
+		return string(r)[:i] + "…"
+	}
+	return string(r) + "…"
+}
