@@ -9,33 +9,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
 )
-
-// Config is every setting of `pmassist serve` (config.md). A flag wins over
-// the environment, the environment over the default.
-type Config struct {
-	Addr        string
-	DataDir     string
-	BaseURL     string
-	Signup      string
-	DefaultTier string
-	LogLevel    string
-	LogFormat   string
-	// MasterKey is PMASSIST_MASTER_KEY: base64 of 32 bytes, or after a key
-	// rotation a list "ID:BASE64,…"; empty means DATA_DIR/master.key.
-	MasterKey string
-	// Providers are the appliance-wide Slack, Linear and GitHub settings.
-	Providers ProviderConfig
-	// StripeSecretKey only decides the default tier for now.
-	StripeSecretKey string
-}
 
 // usageError is a bad command line or setting: one line, exit code 2.
 type usageError struct{ msg string }
@@ -68,7 +49,7 @@ func registerDataFlag(fs *flag.FlagSet, getenv func(string) string, dst *string)
 
 // registerServeFlags binds the serve settings to fs with the environment as
 // defaults.
-func (c *Config) registerServeFlags(fs *flag.FlagSet, getenv func(string) string) {
+func registerServeFlags(c *app.Config, fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "PMASSIST_ADDR", ":8080"), "listen address (PMASSIST_ADDR)")
 	registerDataFlag(fs, getenv, &c.DataDir)
 	fs.StringVar(&c.BaseURL, "base-url", envOr(getenv, "PMASSIST_BASE_URL", "http://localhost:8080"), "public URL of this appliance (PMASSIST_BASE_URL)")
@@ -82,11 +63,11 @@ func (c *Config) registerServeFlags(fs *flag.FlagSet, getenv func(string) string
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "PMASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (PMASSIST_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", getenv("PMASSIST_LOG_FORMAT"), "text or json; default text on a terminal, else json (PMASSIST_LOG_FORMAT)")
 	c.MasterKey = getenv("PMASSIST_MASTER_KEY")
-	c.Providers.load(getenv)
+	loadProviders(&c.Providers, getenv)
 }
 
-// Validate checks every setting and names the first one at fault.
-func (c *Config) Validate() error {
+// validateConfig checks every setting and names the first one at fault.
+func validateConfig(c *app.Config) error {
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return invalid("addr", "PMASSIST_ADDR", c.Addr, "must be host:port, e.g. :8080")
 	}
@@ -119,21 +100,10 @@ func (c *Config) Validate() error {
 			return &usageError{"invalid PMASSIST_MASTER_KEY: must be the base64 encoding of 32 bytes (e.g. `openssl rand -base64 32`), or ID:BASE64 items after a rotation"}
 		}
 	}
-	return c.Providers.Validate()
+	return validateProviders(&c.Providers)
 }
 
-// ProviderConfig holds the outside services' settings (config.md); they
-// are environment variables only, since secrets do not belong on a
-// command line.
-type ProviderConfig struct {
-	Apps                                                       map[pmassist.Service]oauth.AppCredentials
-	SlackURL, LinearURL, LinearAPIURL, GitHubURL, GitHubAPIURL string
-	// SlackHistoryRate paces conversations.history (PMASSIST_SLACK_HISTORY_RATE).
-	SlackHistoryRate  string
-	SlackHistoryEvery time.Duration
-}
-
-func (p *ProviderConfig) load(getenv func(string) string) {
+func loadProviders(p *app.ProviderConfig, getenv func(string) string) {
 	p.Apps = map[pmassist.Service]oauth.AppCredentials{}
 	for _, svc := range pmassist.Services {
 		prefix := "PMASSIST_" + strings.ToUpper(string(svc)) + "_"
@@ -155,8 +125,8 @@ func (p *ProviderConfig) load(getenv func(string) string) {
 	p.SlackHistoryRate = envOr(getenv, "PMASSIST_SLACK_HISTORY_RATE", "50/min")
 }
 
-// Validate names the first provider setting at fault.
-func (p *ProviderConfig) Validate() error {
+// validateProviders names the first provider setting at fault.
+func validateProviders(p *app.ProviderConfig) error {
 	for _, svc := range pmassist.Services {
 		app, ok := p.Apps[svc]
 		prefix := "PMASSIST_" + strings.ToUpper(string(svc)) + "_"
@@ -191,7 +161,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // newLogger builds the structured logger; text on a terminal, else JSON.
-func newLogger(c *Config, w *os.File) *slog.Logger {
+func newLogger(c *app.Config, w *os.File) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel)
 	format := c.LogFormat
 	if format == "" {

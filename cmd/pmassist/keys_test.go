@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/fake"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/password"
@@ -19,10 +20,10 @@ import (
 )
 
 // mainWithSlack returns a Main whose Slack app points at the stand-in.
-func mainWithSlack(dir, slackURL string) *Main {
-	m := NewMain()
+func mainWithSlack(dir, slackURL string) *app.Main {
+	m := app.NewMain()
 	m.Config.Addr, m.Config.DataDir, m.PasswordParams = "127.0.0.1:0", dir, password.Cheap
-	m.Config.Providers = ProviderConfig{
+	m.Config.Providers = app.ProviderConfig{
 		Apps:     map[pmassist.Service]oauth.AppCredentials{pmassist.ServiceSlack: {ClientID: "slack-client", ClientSecret: "slack-secret"}},
 		SlackURL: slackURL, LinearURL: slackURL, LinearAPIURL: slackURL, GitHubURL: slackURL, GitHubAPIURL: slackURL,
 	}
@@ -70,13 +71,13 @@ func TestKeyRotationKeepsConnectionsAndWrongKeyFails(t *testing.T) {
 	if out := rotate(); !strings.Contains(out, "re-encrypted 1 secrets with master key 2") || !strings.Contains(out, "stay readable") {
 		t.Fatalf("rotate: %s", out)
 	}
-	if ring, _ := store.ReadKeyFile(filepath.Join(dir, MasterKeyFile)); ring == nil || len(ring.IDs()) != 2 {
+	if ring, _ := store.ReadKeyFile(filepath.Join(dir, app.MasterKeyFile)); ring == nil || len(ring.IDs()) != 2 {
 		t.Fatalf("after rotate the ring holds %v", ring)
 	}
 	if out := rotate("--retire-old"); !strings.Contains(out, "master key 3") || !strings.Contains(out, "retired master key(s) [2 1]") {
 		t.Fatalf("rotate --retire-old: %s", out)
 	}
-	ring, err := store.ReadKeyFile(filepath.Join(dir, MasterKeyFile))
+	ring, err := store.ReadKeyFile(filepath.Join(dir, app.MasterKeyFile))
 	if err != nil || len(ring.IDs()) != 1 || ring.ActiveID() != 3 {
 		t.Fatalf("after retiring: %v %v", ring, err)
 	}
@@ -102,7 +103,7 @@ func TestKeyRotationKeepsConnectionsAndWrongKeyFails(t *testing.T) {
 	}
 	_ = m3.Close()
 	other, _ := store.GenerateKeyring()
-	if err := os.WriteFile(filepath.Join(dir, MasterKeyFile), []byte(other.Encode()), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, app.MasterKeyFile), []byte(other.Encode()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m4 := mainWithSlack(dir, slackTS.URL)

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/password"
 )
 
 // MustRunMain starts the real server on :0 with a temporary data folder.
-func MustRunMain(tb testing.TB, dataDir string) *Main {
+func MustRunMain(tb testing.TB, dataDir string) *app.Main {
 	tb.Helper()
-	m := NewMain()
+	m := app.NewMain()
 	m.Config.Addr = "127.0.0.1:0"
 	m.Config.DataDir = dataDir
 	m.PasswordParams = password.Cheap
@@ -92,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("master key: %v %v", fi, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, DataFileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, app.DataFileName)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -175,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 
 func TestDataSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	m := NewMain()
+	m := app.NewMain()
 	m.Config.Addr, m.Config.DataDir, m.PasswordParams = "127.0.0.1:0", dir, password.Cheap
 	if err := m.Open(); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,8 @@ import (
 )
 
 // Version is the version of what the index holds; a change rebuilds it.
-const Version = 1
+// Version 2: the date sort key ends with the document id (no ties).
+const Version = 2
 
 // States of the index (pmassist.IndexState).
 const (

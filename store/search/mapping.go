@@ -261,16 +261,18 @@ func (ix *Index) document(id string, d *doc) (*document.Document, error) {
 		return nil, err
 	}
 	if t, err := time.Parse(time.RFC3339Nano, d.Created); err == nil {
-		bd.AddField(document.NewTextFieldCustom(fieldCreatedSort, nil, sortKey(t),
+		bd.AddField(document.NewTextFieldCustom(fieldCreatedSort, nil, sortKey(t, id),
 			index.IndexField|index.DocValues|index.SkipDVCompression|index.SkipDVChunking, nil))
 	}
 	return bd, nil
 }
 
 // sortKey orders times as their bytes do: big-endian nanoseconds with the
-// sign bit flipped.
-func sortKey(t time.Time) []byte {
-	key := make([]byte, 8)
+// sign bit flipped, followed by the document id so that no two keys tie —
+// the order of equal times is then the same in every index built from the
+// same data (a rebuild must not reorder a page).
+func sortKey(t time.Time, id string) []byte {
+	key := make([]byte, 8, 8+len(id))
 	binary.BigEndian.PutUint64(key, uint64(t.UnixNano())^(1<<63))
-	return key
+	return append(key, id...)
 }

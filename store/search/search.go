@@ -269,9 +269,7 @@ func (ix *Index) request(tenantID string, q pmassist.SearchQuery) (*bleve.Search
 	}
 
 	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery(must), limit, q.Offset, false)
-	// Ties keep the index's order, which is stable from page to page while
-	// the index does not change: a tie-breaker on the id would load the id
-	// of every hit.
+	// The date key ends with the document id: equal times never tie.
 	newest := search.SortOrder{&search.SortField{Field: fieldCreatedSort, Type: search.SortFieldAsString, Desc: true}}
 	switch {
 	case byDate || !pq.hasText():
