@@ -60,6 +60,15 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 }
 
+// show renders a page that a builder made, or the builder's error.
+func (s *Server) show(w http.ResponseWriter, r *http.Request, name string, page any, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, name, page)
+}
+
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	s.render(w, r, status, "error", ui.ErrorPage{
 		Layout: ui.Layout{Title: heading}, Status: status, Heading: heading, Message: message,
@@ -468,11 +477,7 @@ func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, id *identit
 
 func (s *Server) pageMembers(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.membersPage(w, r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "members", page)
+	s.show(w, r, "members", page, err)
 }
 
 func (s *Server) postInvitation(w http.ResponseWriter, r *http.Request, id *identity) {
@@ -538,11 +543,7 @@ func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request, id *identity
 
 func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.tokensPage(w, r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "tokens", page)
+	s.show(w, r, "tokens", page, err)
 }
 
 func (s *Server) postToken(w http.ResponseWriter, r *http.Request, id *identity) {
@@ -590,11 +591,7 @@ func (s *Server) operatorTenantsPage(w http.ResponseWriter, r *http.Request, id 
 
 func (s *Server) pageOperatorTenants(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.operatorTenantsPage(w, r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "operator_tenants", page)
+	s.show(w, r, "operator_tenants", page, err)
 }
 
 func (s *Server) postOperatorTenant(w http.ResponseWriter, r *http.Request, id *identity) {

@@ -130,11 +130,7 @@ func (s *Server) decisionsPage(w http.ResponseWriter, r *http.Request, id *ident
 
 func (s *Server) pageDecisions(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.decisionsPage(w, r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "decisions", page)
+	s.show(w, r, "decisions", page, err)
 }
 
 func (s *Server) postDecision(w http.ResponseWriter, r *http.Request, id *identity) {
@@ -191,11 +187,7 @@ func (s *Server) decisionPage(w http.ResponseWriter, r *http.Request, id *identi
 
 func (s *Server) pageDecision(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.decisionPage(w, r, id, mux.Vars(r)["id"])
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "decision", page)
+	s.show(w, r, "decision", page, err)
 }
 
 func (s *Server) postEditDecision(w http.ResponseWriter, r *http.Request, id *identity) {

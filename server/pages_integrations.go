@@ -86,11 +86,7 @@ func truncate(s string, n int) string {
 
 func (s *Server) pageIntegrations(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.integrationsPage(w, r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "integrations", page)
+	s.show(w, r, "integrations", page, err)
 }
 
 func (s *Server) postRefreshConnection(w http.ResponseWriter, r *http.Request, id *identity) {
