@@ -137,3 +137,9 @@ type ItemService interface {
 	// (dashboard chart), days as "2006-01-02" in loc.
 	ItemsPerDay(ctx context.Context, since time.Time, loc *time.Location) (map[string]map[Service]int, error)
 }
+
+// ItemsUpdated lists the context tenant's items updated in [from, to)
+// (standups look at a day's activity, whenever the items were created).
+type ItemsUpdated interface {
+	ItemsUpdatedBetween(ctx context.Context, from, to time.Time) ([]*Item, error)
+}
