@@ -28,6 +28,7 @@
 //	   items/                    <item id> -> Item JSON
 //	   items_by_external/        <service> "\x00" <external id> -> item id
 //	   items_by_time/            <8-byte BE created unix nanos><item id> -> 1 byte service code (slack=1, linear=2, github=3)
+//	   items_by_updated/         <8-byte BE unix nanos of max(updated, created)><item id> -> nil   (activity windows)
 //	   watermarks/               <connection id> "\x00" <resource> -> Watermark JSON
 //	   usage/                    <period "2006-01"> -> 8-byte BE count of new items
 //	   jobs/                     <job id> -> Job JSON   (job ids from pmassist.NewID sort by creation)
@@ -35,11 +36,22 @@
 //	   decisions/                <decision id> -> Decision JSON
 //	   decisions_by_time/        <8-byte BE decided unix nanos><decision id> -> nil   (newest decided first listing)
 //	   decisions_by_thread/      <thread key> -> decision id
+//	   teammates/                <teammate id> -> Teammate JSON
+//	   teammate_identities/      <service> "\x00" <external id> -> teammate id
+//	   teammate_emails/          <normalized email> -> teammate id   (an email belongs to one teammate)
+//	   standups/                 <standup id> -> Standup JSON
+//	   standups_by_date/         <date "2006-01-02"> -> standup id   (one standup per date; newest first listing)
 //	   "config" (key)            -> TenantConfig JSON
 //
 // items_by_time lets the item list, the per-day chart and the cursor of a
 // page work from keys alone: the chart and the service filter never decode
-// an item.
+// an item. items_by_updated orders the same items by their last activity
+// (the updated time, or the created time when that is later or the item
+// has none), so that a day's activity is a range of keys.
+//
+// The teammate indexes hold exactly what the Teammate records say: an
+// identity key leads to the one teammate listing that identity, an email
+// key to the one teammate listing that email.
 //
 // meta/file_id names the file, not its state: it survives copies, so a
 // restored older copy has the same id but a smaller bbolt transaction id.
@@ -106,6 +118,13 @@ var (
 	bucketDecisionsByTime   = []byte("decisions_by_time")
 	bucketDecisionsByThread = []byte("decisions_by_thread")
 
+	bucketItemsByUpdated     = []byte("items_by_updated")
+	bucketTeammates          = []byte("teammates")
+	bucketTeammateIdentities = []byte("teammate_identities")
+	bucketTeammateEmails     = []byte("teammate_emails")
+	bucketStandups           = []byte("standups")
+	bucketStandupsByDate     = []byte("standups_by_date")
+
 	bucketWebhookDeliveries    = []byte("webhook_deliveries")
 	bucketWebhookDeliveryTimes = []byte("webhook_delivery_times")
 
@@ -132,6 +151,8 @@ var tenantCollections = [][]byte{
 	bucketItems, bucketItemsByExternal, bucketItemsByTime, bucketWatermarks, bucketUsage,
 	bucketJobs, bucketJobsActive,
 	bucketDecisions, bucketDecisionsByTime, bucketDecisionsByThread,
+	bucketItemsByUpdated, bucketTeammates, bucketTeammateIdentities, bucketTeammateEmails,
+	bucketStandups, bucketStandupsByDate,
 }
 
 // Options tune Open.

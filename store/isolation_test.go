@@ -63,6 +63,28 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A's people: Ada on Slack and Linear (one email), Grace on GitHub.
+	if err := db.ObserveIdentities(actx, []pmassist.Identity{
+		{Service: pmassist.ServiceSlack, ExternalID: "U-ADA", Handle: "ada", Name: "Ada", Email: "ada@a.example"},
+		{Service: pmassist.ServiceLinear, ExternalID: "L-ADA", Handle: "ada", Email: "ada@a.example"},
+		{Service: pmassist.ServiceGitHub, ExternalID: "grace-a", Handle: "grace-a", Email: "grace@a.example"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	aPeople, err := db.ListTeammates(actx)
+	if err != nil || len(aPeople) != 2 {
+		t.Fatalf("A's teammates %+v, %v", aPeople, err)
+	}
+	aAda := aPeople[0]
+	aStandup := &pmassist.Standup{Date: "2026-03-10", Markdown: "A's standup", DecisionIDs: []string{aDecision.ID},
+		People: []pmassist.StandupPerson{{TeammateID: aAda.ID, Name: aAda.Name}}}
+	if err := db.SaveStandup(actx, aStandup); err != nil {
+		t.Fatal(err)
+	}
+	if aStandup, err = db.UpdateDeliveries(actx, aStandup.ID, []pmassist.Delivery{{Channel: pmassist.DeliverySlack, Target: "#a", Status: pmassist.DeliverySent, Attempts: 1}}); err != nil {
+		t.Fatal(err)
+	}
+
 	// leak turns a listing that contains one of A's ids into an error.
 	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
 	n := 0
@@ -392,6 +414,108 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return nil
 		}, ""},
+		{"ItemsUpdatedBetween", "", func(ctx context.Context) error {
+			list, err := db.ItemsUpdatedBetween(ctx, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+			for _, it := range list {
+				if it.ID == aItem.ID || it.TenantID == a.ID || it.Text == aItem.Text {
+					return leak("item", it.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"ObserveIdentities", " of A's people", func(ctx context.Context) error {
+			// B may know the same accounts and emails, but as its own people.
+			if err := db.ObserveIdentities(ctx, []pmassist.Identity{
+				{Service: pmassist.ServiceSlack, ExternalID: "U-ADA", Handle: "ada", Name: "Ada in B", Email: "ada@a.example"},
+				{Service: pmassist.ServiceGitHub, ExternalID: "bob-b", Handle: "bob-b", Email: "grace@a.example"},
+			}); err != nil {
+				return err
+			}
+			list, err := db.ListTeammates(ctx)
+			if err != nil {
+				return err
+			}
+			for _, p := range list {
+				if p.ID == aAda.ID || len(p.Identities) != 1 {
+					return leak("person", p.ID)
+				}
+			}
+			return nil
+		}, ""},
+		{"ListTeammates", "", func(ctx context.Context) error {
+			list, err := db.ListTeammates(ctx)
+			for _, p := range list {
+				for _, ap := range aPeople {
+					if p.ID == ap.ID {
+						return leak("person", p.ID)
+					}
+				}
+			}
+			return err
+		}, ""},
+		{"FindTeammate", "", func(ctx context.Context) error {
+			_, err := db.FindTeammate(ctx, aAda.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"LinkIdentity", " into A's person", func(ctx context.Context) error {
+			_, err := db.LinkIdentity(ctx, aAda.ID, pmassist.ServiceGitHub, "grace-a")
+			return err
+		}, pmassist.ENOTFOUND},
+		{"LinkIdentity", " of A's identity", func(ctx context.Context) error {
+			// Into a person of B's own: B has no Linear identity L-ADA.
+			if err := db.ObserveIdentities(ctx, []pmassist.Identity{{Service: pmassist.ServiceSlack, ExternalID: "U-B", Handle: unique()}}); err != nil {
+				return err
+			}
+			list, err := db.ListTeammates(ctx)
+			if err != nil || len(list) == 0 {
+				return fmt.Errorf("B has no people: %v", err)
+			}
+			_, err = db.LinkIdentity(ctx, list[0].ID, pmassist.ServiceLinear, "L-ADA")
+			return err
+		}, pmassist.ENOTFOUND},
+		{"UnlinkIdentity", "", func(ctx context.Context) error {
+			_, err := db.UnlinkIdentity(ctx, aAda.ID, pmassist.ServiceLinear, "L-ADA")
+			return err
+		}, pmassist.ENOTFOUND},
+		{"SaveStandup", " of A's date", func(ctx context.Context) error {
+			// B may have a standup of the same date, but its own.
+			s := &pmassist.Standup{TenantID: a.ID, ID: aStandup.ID, Date: aStandup.Date, Markdown: unique()}
+			if err := db.SaveStandup(ctx, s); err != nil {
+				return err
+			}
+			if s.ID == aStandup.ID || s.TenantID == a.ID || len(s.Deliveries) != 0 {
+				return leak("standup", aStandup.ID)
+			}
+			return nil
+		}, ""},
+		{"FindStandup", "", func(ctx context.Context) error {
+			_, err := db.FindStandup(ctx, aStandup.ID)
+			return err
+		}, pmassist.ENOTFOUND},
+		{"FindStandupByDate", "", func(ctx context.Context) error {
+			// B's own standup of the date may be found; A's not.
+			s, err := db.FindStandupByDate(ctx, aStandup.Date)
+			if err == nil && (s.ID == aStandup.ID || s.TenantID == a.ID || s.Markdown == aStandup.Markdown) {
+				return leak("standup", aStandup.ID)
+			}
+			if pmassist.ErrorCode(err) == pmassist.ENOTFOUND {
+				return nil
+			}
+			return err
+		}, ""},
+		{"ListStandups", "", func(ctx context.Context) error {
+			list, _, err := db.ListStandups(ctx, "", 0)
+			for _, s := range list {
+				if s.ID == aStandup.ID || s.TenantID == a.ID {
+					return leak("standup", s.ID)
+				}
+			}
+			return err
+		}, ""},
+		{"UpdateDeliveries", "", func(ctx context.Context) error {
+			_, err := db.UpdateDeliveries(ctx, aStandup.ID, nil)
+			return err
+		}, pmassist.ENOTFOUND},
 	}
 
 	covered := map[string]bool{}
@@ -476,6 +600,18 @@ func TestTenantIsolation(t *testing.T) {
 	if list, _, err := db.ListDecisions(actx, pmassist.DecisionFilter{}); err != nil || len(list) != 2 {
 		t.Errorf("A's decisions now %+v, %v", list, err)
 	}
+	if list, err := db.ItemsUpdatedBetween(actx, aItem.CreatedAt, aItem.CreatedAt.Add(time.Nanosecond)); err != nil || len(list) != 1 || list[0].ID != aItem.ID {
+		t.Errorf("A's items updated then %+v, %v", list, err)
+	}
+	if list, err := db.ListTeammates(actx); err != nil || !reflect.DeepEqual(list, aPeople) {
+		t.Errorf("A's teammates now %+v, %v; want %+v", list, err, aPeople)
+	}
+	if s, err := db.FindStandupByDate(actx, aStandup.Date); err != nil || !reflect.DeepEqual(s, aStandup) {
+		t.Errorf("A's standup now %+v, %v; want %+v", s, err, aStandup)
+	}
+	if list, _, err := db.ListStandups(actx, "", 0); err != nil || len(list) != 1 || list[0].ID != aStandup.ID {
+		t.Errorf("A's standups now %+v, %v", list, err)
+	}
 }
 
 // tenantScopedMethods lists the methods of the tenant-scoped interfaces,
@@ -503,6 +639,9 @@ func tenantScopedMethods() []string {
 		reflect.TypeFor[pmassist.JobService](),
 		reflect.TypeFor[pmassist.TenantConfigService](),
 		reflect.TypeFor[pmassist.DecisionService](),
+		reflect.TypeFor[pmassist.ItemsUpdated](),
+		reflect.TypeFor[pmassist.TeammateService](),
+		reflect.TypeFor[pmassist.StandupService](),
 	} {
 		for m := range it.Methods() {
 			if !notScoped[m.Name] {

@@ -13,7 +13,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var _ pmassist.ItemService = (*DB)(nil)
+var (
+	_ pmassist.ItemService  = (*DB)(nil)
+	_ pmassist.ItemsUpdated = (*DB)(nil)
+)
 
 // Page sizes of ListItems (api.md: default 50, max 200).
 const (
@@ -86,6 +89,21 @@ func itemTimeKey(created time.Time, id string) []byte {
 	return append(u64(keyNanos(created)), id...)
 }
 
+// itemActivity is the time an item is filed under in items_by_updated: its
+// updated time, or its created time when that is later (an item that never
+// reported an update has a zero updated time).
+func itemActivity(created, updated time.Time) time.Time {
+	if updated.After(created) {
+		return updated
+	}
+	return created
+}
+
+// itemUpdatedKey is the key of an item in items_by_updated.
+func itemUpdatedKey(created, updated time.Time, id string) []byte {
+	return itemTimeKey(itemActivity(created, updated), id)
+}
+
 // externalKey is the key of an item in items_by_external. No service name
 // contains a zero byte, so keys of different services cannot collide.
 func externalKey(s pmassist.Service, externalID string) []byte {
@@ -107,7 +125,8 @@ func watermarkPrefix(connectionID string) []byte { return []byte(connectionID + 
 // takes everything else from the page; a new one counts against the usage
 // of period, and with quota >= 0 the page stops at the first new item the
 // quota has no room for. The ids of the stored items (and the tenant) are
-// written back into items.
+// written back into items. items_by_time and items_by_updated follow each
+// item in the same transaction.
 func (db *DB) UpsertItems(ctx context.Context, items []*pmassist.Item, wm *pmassist.Watermark, period string, quota int) (pmassist.UpsertResult, error) {
 	tenantID, err := pmassist.TenantRequired(ctx)
 	if err != nil {
@@ -123,6 +142,7 @@ func (db *DB) UpsertItems(ctx context.Context, items []*pmassist.Item, wm *pmass
 		records := tb.Bucket(bucketItems)
 		byExternal := tb.Bucket(bucketItemsByExternal)
 		byTime := tb.Bucket(bucketItemsByTime)
+		byUpdated := tb.Bucket(bucketItemsByUpdated)
 		usage := tb.Bucket(bucketUsage)
 		used, err := readCount(usage, []byte(period))
 		if err != nil {
@@ -150,6 +170,17 @@ func (db *DB) UpsertItems(ctx context.Context, items []*pmassist.Item, wm *pmass
 						return err
 					}
 				}
+				newKey := itemUpdatedKey(s.CreatedAt, s.UpdatedAt, s.ID)
+				if oldKey := itemUpdatedKey(old.CreatedAt, old.UpdatedAt, s.ID); !bytes.Equal(oldKey, newKey) {
+					if err := byUpdated.Delete(oldKey); err != nil {
+						return err
+					}
+				}
+				// Put even when the key did not move: it costs little
+				// beside rewriting the item, and heals a missing entry.
+				if err := byUpdated.Put(newKey, nil); err != nil {
+					return err
+				}
 				if err := putJSON(records, []byte(s.ID), s); err != nil {
 					return err
 				}
@@ -174,6 +205,9 @@ func (db *DB) UpsertItems(ctx context.Context, items []*pmassist.Item, wm *pmass
 				return err
 			}
 			if err := byTime.Put(itemTimeKey(s.CreatedAt, s.ID), []byte{serviceCode(s.Service)}); err != nil {
+				return err
+			}
+			if err := byUpdated.Put(itemUpdatedKey(s.CreatedAt, s.UpdatedAt, s.ID), nil); err != nil {
 				return err
 			}
 			res.New++
@@ -425,8 +459,9 @@ func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) ([
 		records := tb.Bucket(bucketItems)
 		byExternal := tb.Bucket(bucketItemsByExternal)
 		byTime := tb.Bucket(bucketItemsByTime)
+		byUpdated := tb.Bucket(bucketItemsByUpdated)
 		type victim struct {
-			id, ekey, tkey []byte
+			id, ekey, tkey, ukey []byte
 		}
 		var victims []victim
 		// Keys are collected first: bbolt does not promise a cursor
@@ -437,13 +472,15 @@ func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) ([
 				Service      pmassist.Service `json:"service"`
 				ExternalID   string           `json:"external_id"`
 				CreatedAt    time.Time        `json:"created_at"`
+				UpdatedAt    time.Time        `json:"updated_at"`
 			}
 			if err := decode(k, v, &probe); err != nil {
 				return err
 			}
 			if probe.ConnectionID == connectionID {
 				id := bytes.Clone(k)
-				victims = append(victims, victim{id, externalKey(probe.Service, probe.ExternalID), itemTimeKey(probe.CreatedAt, string(id))})
+				victims = append(victims, victim{id, externalKey(probe.Service, probe.ExternalID),
+					itemTimeKey(probe.CreatedAt, string(id)), itemUpdatedKey(probe.CreatedAt, probe.UpdatedAt, string(id))})
 			}
 			return nil
 		})
@@ -457,6 +494,9 @@ func (db *DB) DeleteConnectionItems(ctx context.Context, connectionID string) ([
 				}
 			}
 			if err := byTime.Delete(v.tkey); err != nil {
+				return err
+			}
+			if err := byUpdated.Delete(v.ukey); err != nil {
 				return err
 			}
 			if err := records.Delete(v.id); err != nil {
@@ -562,4 +602,40 @@ func (db *DB) ItemsPerDay(ctx context.Context, since time.Time, loc *time.Locati
 		return nil, err
 	}
 	return out, nil
+}
+
+// ItemsUpdatedBetween returns the context tenant's items whose activity
+// time (see itemActivity) is in [from, to), oldest first: the items updated
+// in the window, and those created in it that report no later update. It
+// reads a range of items_by_updated keys and decodes only the items in it.
+func (db *DB) ItemsUpdatedBetween(ctx context.Context, from, to time.Time) ([]*pmassist.Item, error) {
+	list := []*pmassist.Item{}
+	lo, hi := keyNanos(from), keyNanos(to)
+	err := db.viewTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+		records := tb.Bucket(bucketItems)
+		c := tb.Bucket(bucketItemsByUpdated).Cursor()
+		for k, _ := c.Seek(u64(lo)); k != nil; k, _ = c.Next() {
+			if len(k) <= timePrefixLen {
+				continue
+			}
+			if binary.BigEndian.Uint64(k[:timePrefixLen]) >= hi {
+				break
+			}
+			id := k[timePrefixLen:]
+			data := records.Get(id)
+			if data == nil {
+				continue
+			}
+			var it pmassist.Item
+			if err := decode(id, data, &it); err != nil {
+				return err
+			}
+			list = append(list, &it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
 }

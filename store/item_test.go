@@ -490,3 +490,91 @@ func TestDeleteConnectionItems(t *testing.T) {
 		t.Errorf("purging a connection without items: %d, %v", len(ids), err)
 	}
 }
+
+// updatedIDs lists the external ids ItemsUpdatedBetween returns for
+// [itemBase+from hours, itemBase+to hours), in its order.
+func updatedIDs(tb testing.TB, db *DB, ctx context.Context, from, to time.Duration) []string {
+	tb.Helper()
+	list, err := db.ItemsUpdatedBetween(ctx, itemBase.Add(from), itemBase.Add(to))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if list == nil {
+		tb.Fatal("ItemsUpdatedBetween returned nil")
+	}
+	ids := []string{}
+	for _, it := range list {
+		ids = append(ids, it.ExternalID)
+	}
+	return ids
+}
+
+func TestItemsUpdatedBetween(t *testing.T) {
+	db := MustOpen(t)
+	tenant, _ := mustTenant(t, db, "Acme", "owner@example.com")
+	ctx := tenantCtx(tenant.ID)
+	h := time.Hour
+	// Activity times: fresh 0h (no update), edited 5h, touched 2h30m,
+	// late 3h (no update), skewed 4h (updated before created).
+	fresh := newItem(pmassist.ServiceSlack, "fresh", 0)
+	edited := newItem(pmassist.ServiceLinear, "edited", 1)
+	edited.UpdatedAt = itemBase.Add(5 * h)
+	touched := newItem(pmassist.ServiceGitHub, "touched", 2)
+	touched.UpdatedAt = itemBase.Add(2*h + 30*time.Minute)
+	late := newItem(pmassist.ServiceSlack, "late", 3)
+	skewed := newItem(pmassist.ServiceLinear, "skewed", 4)
+	skewed.UpdatedAt = itemBase.Add(h)
+	mustUpsert(t, db, ctx, []*pmassist.Item{fresh, edited, touched, late, skewed}, nil, pmassist.Unlimited)
+
+	check := func(from, to time.Duration, want ...string) {
+		t.Helper()
+		if got := updatedIDs(t, db, ctx, from, to); !slices.Equal(got, nonNil(want)) {
+			t.Errorf("[%v, %v) = %v, want %v", from, to, got, want)
+		}
+	}
+	check(0, 3*h, "fresh", "touched") // from is in, to (late's time) is out
+	check(3*h, 4*h, "late")
+	check(0, 24*h, "fresh", "touched", "late", "skewed", "edited")
+	check(-24*h, 0)              // just before the first item
+	check(h, 2*h+30*time.Minute) // skewed is filed at its created time, touched at to
+	check(5*h+time.Nanosecond, 24*h)
+	check(5*h, 5*h)               // an empty window
+	check(24*h, 0)                // a reversed one
+	check(4*h+1, 5*h+1, "edited") // edited's updated time, not its created one
+	if n := bucketLen(t, db, tenant.ID, bucketItemsByUpdated); n != 5 {
+		t.Errorf("items_by_updated has %d entries, want 5", n)
+	}
+
+	// An update moves the item: edited now last touched at 1h30m, fresh
+	// reports an update at 6h. touched is ingested again unchanged.
+	edited2 := newItem(pmassist.ServiceLinear, "edited", 1)
+	edited2.UpdatedAt = itemBase.Add(h + 30*time.Minute)
+	fresh2 := newItem(pmassist.ServiceSlack, "fresh", 0)
+	fresh2.UpdatedAt = itemBase.Add(6 * h)
+	touched2 := *touched
+	touched2.ID = ""
+	if res := mustUpsert(t, db, ctx, []*pmassist.Item{edited2, fresh2, &touched2}, nil, pmassist.Unlimited); res.Updated != 3 {
+		t.Fatalf("update: %+v", res)
+	}
+	check(0, 3*h, "edited", "touched")
+	check(4*h, 24*h, "skewed", "fresh")
+	if n := bucketLen(t, db, tenant.ID, bucketItemsByUpdated); n != 5 {
+		t.Errorf("items_by_updated has %d entries after updates, want 5", n)
+	}
+	if list, err := db.ItemsUpdatedBetween(ctx, itemBase, itemBase.Add(h+31*time.Minute)); err != nil || len(list) != 1 ||
+		list[0].ID != edited.ID || !list[0].UpdatedAt.Equal(edited2.UpdatedAt) || list[0].TenantID != tenant.ID {
+		t.Errorf("the moved item: %+v, %v", list, err)
+	}
+
+	// A purge takes the connection's items out of the index too.
+	other := newItem(pmassist.ServiceGitHub, "other", 2)
+	other.ConnectionID = "conn-2"
+	mustUpsert(t, db, ctx, []*pmassist.Item{other}, nil, pmassist.Unlimited)
+	if ids, err := db.DeleteConnectionItems(ctx, "conn-1"); err != nil || len(ids) != 5 {
+		t.Fatalf("purge: %v, %v", ids, err)
+	}
+	check(-24*h, 24*h, "other")
+	if n := bucketLen(t, db, tenant.ID, bucketItemsByUpdated); n != 1 {
+		t.Errorf("items_by_updated has %d entries after the purge, want 1", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -136,6 +137,59 @@ var migrations = []migration{
 			return nil
 		},
 	},
+	{
+		version: 5,
+		name:    "items by updated time, teammates and standups",
+		up: func(tx *bolt.Tx) error {
+			var tenants [][]byte
+			c := tx.Cursor()
+			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+				tenants = append(tenants, bytes.Clone(k))
+			}
+			for _, name := range tenants {
+				tb := tx.Bucket(name)
+				if tb == nil {
+					continue
+				}
+				for _, coll := range []string{
+					"items_by_updated", "teammates", "teammate_identities", "teammate_emails",
+					"standups", "standups_by_date",
+				} {
+					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
+						return err
+					}
+				}
+				if err := indexItemsByUpdated(tb); err != nil {
+					return fmt.Errorf("tenant %s: %w", name[len("t/"):], err)
+				}
+			}
+			return nil
+		},
+	},
+}
+
+// indexItemsByUpdated files every item of a tenant bucket in
+// items_by_updated (migration 5). Only the two times are decoded.
+func indexItemsByUpdated(tb *bolt.Bucket) error {
+	items := tb.Bucket([]byte("items"))
+	if items == nil {
+		return nil
+	}
+	byUpdated := tb.Bucket([]byte("items_by_updated"))
+	return items.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return nil // a nested bucket, not an item
+		}
+		var probe struct {
+			CreatedAt time.Time `json:"created_at"`
+			UpdatedAt time.Time `json:"updated_at"`
+		}
+		if err := decode(k, v, &probe); err != nil {
+			return err
+		}
+		// Writing another bucket than the one ForEach walks is allowed.
+		return byUpdated.Put(itemUpdatedKey(probe.CreatedAt, probe.UpdatedAt, string(k)), nil)
+	})
 }
 
 // newFileID returns a new random file id: 16 bytes as 32 hex digits.

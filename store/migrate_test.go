@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -317,7 +320,8 @@ func TestTenantCollections_MatchNewTenant(t *testing.T) {
 		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
 			"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
 			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
-			"decisions", "decisions_by_time", "decisions_by_thread"} {
+			"decisions", "decisions_by_time", "decisions_by_thread",
+			"items_by_updated", "teammates", "teammate_identities", "teammate_emails", "standups", "standups_by_date"} {
 			if tb.Bucket([]byte(name)) == nil {
 				t.Errorf("new tenant lacks %s", name)
 			}
@@ -531,5 +535,179 @@ func TestMigration4_Decisions(t *testing.T) {
 	defer db.Close()
 	if again, _, err := db.DataVersion(); err != nil || again != fileID {
 		t.Errorf("file id after reopening %q, %v; want %q", again, err, fileID)
+	}
+}
+
+// TestMigration5_UpdatedIndexTeammatesStandups upgrades a file written at
+// version 4, with two tenants and items in one, and checks that every tenant
+// gains the new collections, that items_by_updated holds every old item
+// under max(updated, created), and that all of it works afterwards.
+func TestMigration5_UpdatedIndexTeammatesStandups(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:4]); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	full := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Old", Tier: pmassist.TierFree, CreatedAt: base}
+	empty := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Empty", Tier: pmassist.TierFree, CreatedAt: base}
+	item := func(ext string, created, updated time.Duration) *pmassist.Item {
+		it := &pmassist.Item{ID: pmassist.NewID(), TenantID: full.ID, ConnectionID: "c1", Type: pmassist.ItemIssue,
+			Service: pmassist.ServiceLinear, ExternalID: ext, Text: "old " + ext, CreatedAt: base.Add(created)}
+		if updated != 0 {
+			it.UpdatedAt = base.Add(updated)
+		}
+		return it
+	}
+	items := []*pmassist.Item{
+		item("never-updated", 0, 0),                       // filed at its created time, 0h
+		item("updated-later", -48*time.Hour, 2*time.Hour), // filed at 2h
+		item("updated-before", 5*time.Hour, time.Hour),    // filed at its created time, 5h
+		item("yesterday", -24*time.Hour, -23*time.Hour),   // filed at -23h
+	}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		// Tenants as version 4 made them, spelled out, one with items.
+		for _, tenant := range []*pmassist.Tenant{full, empty} {
+			tb, err := tx.CreateBucket([]byte("t/" + tenant.ID))
+			if err != nil {
+				return err
+			}
+			for _, name := range []string{"members", "api_tokens", "invitations", "audit",
+				"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
+				"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
+				"decisions", "decisions_by_time", "decisions_by_thread"} {
+				if _, err := tb.CreateBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
+			if err := putJSON(tb, []byte("tenant"), tenant); err != nil {
+				return err
+			}
+			if tenant != full {
+				continue
+			}
+			for _, it := range items {
+				if err := putJSON(tb.Bucket([]byte("items")), []byte(it.ID), it); err != nil {
+					return err
+				}
+				if err := tb.Bucket([]byte("items_by_external")).Put([]byte("linear\x00"+it.ExternalID), []byte(it.ID)); err != nil {
+					return err
+				}
+				if err := tb.Bucket([]byte("items_by_time")).Put(append(u64(uint64(it.CreatedAt.UnixNano())), it.ID...), []byte{2}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		if v, err := schemaVersion(tx); err != nil || v != 4 {
+			t.Fatalf("test file at version %d, %v; want 4", v, err)
+		}
+		if tx.Bucket([]byte("t/"+full.ID)).Bucket([]byte("items_by_updated")) != nil {
+			t.Fatal("the version-4 file already has version 5's buckets")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{NoSync: true, Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(); err != nil || v < 5 {
+		t.Errorf("schema version %d, %v; want at least 5", v, err)
+	}
+	wantKeys := map[string]bool{}
+	for _, it := range items {
+		filed := it.CreatedAt
+		if it.UpdatedAt.After(filed) {
+			filed = it.UpdatedAt
+		}
+		wantKeys[string(append(u64(uint64(filed.UnixNano())), it.ID...))] = true
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, tenant := range []*pmassist.Tenant{full, empty} {
+			tb := tx.Bucket([]byte("t/" + tenant.ID))
+			for _, name := range []string{"items_by_updated", "teammates", "teammate_identities", "teammate_emails", "standups", "standups_by_date"} {
+				if tb.Bucket([]byte(name)) == nil {
+					t.Errorf("migrated tenant %s lacks %s", tenant.Name, name)
+				}
+			}
+		}
+		got := map[string]bool{}
+		err := tx.Bucket([]byte("t/" + full.ID)).Bucket([]byte("items_by_updated")).ForEach(func(k, v []byte) error {
+			got[string(k)] = true
+			if v == nil || len(v) != 0 {
+				t.Errorf("items_by_updated value %q", v)
+			}
+			return nil
+		})
+		if !reflect.DeepEqual(got, wantKeys) {
+			t.Errorf("items_by_updated keys %x, want %x", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(wantKeys)))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := pmassist.NewContextWithTenant(context.Background(), full.ID)
+	window := func(from, to time.Duration) []string {
+		t.Helper()
+		list, err := db.ItemsUpdatedBetween(ctx, base.Add(from), base.Add(to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range list {
+			out = append(out, it.ExternalID)
+		}
+		return out
+	}
+	if got, want := window(0, 24*time.Hour), []string{"never-updated", "updated-later", "updated-before"}; !slices.Equal(got, want) {
+		t.Errorf("the day after migration: %v, want %v", got, want)
+	}
+	if got := window(-24*time.Hour, 0); !slices.Equal(got, []string{"yesterday"}) {
+		t.Errorf("the day before: %v", got)
+	}
+	// An old item updated again moves in the index migration 5 built.
+	upd := *items[3]
+	upd.ID, upd.UpdatedAt = "", base.Add(3*time.Hour)
+	if res, err := db.UpsertItems(ctx, []*pmassist.Item{&upd}, nil, "2026-11", pmassist.Unlimited); err != nil || res.Updated != 1 {
+		t.Fatalf("update of an old item: %+v, %v", res, err)
+	}
+	if got := window(-24*time.Hour, 0); len(got) != 0 {
+		t.Errorf("the day before after the update: %v", got)
+	}
+	if got := window(0, 24*time.Hour); len(got) != 4 {
+		t.Errorf("the day after the update: %v", got)
+	}
+
+	// The new collections work in both tenants.
+	for _, tenant := range []*pmassist.Tenant{full, empty} {
+		tctx := pmassist.NewContextWithTenant(context.Background(), tenant.ID)
+		if err := db.ObserveIdentities(tctx, []pmassist.Identity{{Service: pmassist.ServiceSlack, ExternalID: "U1", Handle: "ada", Email: "ada@example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := db.ListTeammates(tctx); err != nil || len(list) != 1 {
+			t.Errorf("teammates of migrated tenant %s: %v, %v", tenant.Name, list, err)
+		}
+		s := &pmassist.Standup{Date: "2026-11-27"}
+		if err := db.SaveStandup(tctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if list, _, err := db.ListStandups(tctx, "", 0); err != nil || len(list) != 1 || list[0].ID != s.ID {
+			t.Errorf("standups of migrated tenant %s: %v, %v", tenant.Name, list, err)
+		}
 	}
 }
