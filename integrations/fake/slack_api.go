@@ -37,6 +37,8 @@ type slackWebAPI struct {
 	limitAfter     int
 	errLeft        int
 	errStatus      int
+	// posted records, per channel id, what chat.postMessage stored.
+	posted map[string][]SlackMessage
 }
 
 // SetData replaces the workspace's channels, users and messages.
@@ -108,6 +110,24 @@ func (s *Slack) Messages(channelID string) []SlackMessage {
 	out := make([]SlackMessage, len(ms))
 	for i, m := range ms {
 		out[i] = m.clone()
+	}
+	return out
+}
+
+// Posted lists the messages chat.postMessage stored in a channel (its id
+// or name), oldest first, as they were posted.
+func (s *Slack) Posted(channel string) []SlackMessage {
+	s.api.mu.Lock()
+	defer s.api.mu.Unlock()
+	ref := strings.TrimPrefix(channel, "#")
+	for _, ch := range s.api.data.Channels {
+		if ch.Name == ref {
+			ref = ch.ID
+		}
+	}
+	out := make([]SlackMessage, 0, len(s.api.posted[ref]))
+	for _, m := range s.api.posted[ref] {
+		out = append(out, m.clone())
 	}
 	return out
 }
@@ -771,5 +791,9 @@ func (s *Slack) chatPostMessage(w http.ResponseWriter, c *slackCall) {
 		slackError(w, http.StatusOK, "thread_not_found")
 		return
 	}
+	if s.api.posted == nil {
+		s.api.posted = map[string][]SlackMessage{}
+	}
+	s.api.posted[ch.ID] = append(s.api.posted[ch.ID], m.clone())
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": ch.ID, "ts": m.TS, "message": s.wireMessage(ch.ID, m)})
 }
