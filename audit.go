@@ -27,6 +27,8 @@ const (
 	AuditDecisionUpdated       = "decision.updated"
 	AuditDecisionDeleted       = "decision.deleted"
 	AuditDecisionsExported     = "decisions.exported"
+	AuditPersonLinked          = "person.linked"
+	AuditPersonUnlinked        = "person.unlinked"
 )
 
 // AuditEvent records who changed what in a tenant.

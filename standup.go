@@ -112,3 +112,24 @@ type StandupService interface {
 	ListStandups(ctx context.Context, cursor string, limit int) ([]*Standup, string, error)
 	UpdateDeliveries(ctx context.Context, id string, ds []Delivery) (*Standup, error)
 }
+
+// SlackPoster posts a message to a Slack channel through a connection.
+type SlackPoster interface {
+	PostMessage(ctx context.Context, connectionID, channel, text string) (ts string, err error)
+}
+
+// Mailer sends email (nil when SMTP is not configured).
+type Mailer interface {
+	SendMail(ctx context.Context, to []string, subject, text, html string) error
+}
+
+// StandupGenerator composes standups and delivers them (tenant-scoped).
+type StandupGenerator interface {
+	// Generate composes the standup of date ("" = the previous working day
+	// in the tenant's timezone), stores it (replacing that date's), and with
+	// deliver posts and mails it — which needs a tier with delivery
+	// (EPAYMENTREQUIRED otherwise).
+	Generate(ctx context.Context, date string, deliver bool) (*Standup, error)
+	// Deliver (re)tries a standup's pending and failed deliveries now.
+	Deliver(ctx context.Context, id string) (*Standup, error)
+}

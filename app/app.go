@@ -22,6 +22,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/linear"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
+	"github.com/pmassist/pmassist/internal/mail"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
@@ -56,6 +57,9 @@ type Config struct {
 	Providers ProviderConfig
 	// StripeSecretKey only decides the default tier for now.
 	StripeSecretKey string
+	// SMTPURL and SMTPFrom turn email delivery on (PMASSIST_SMTP_URL,
+	// PMASSIST_SMTP_FROM).
+	SMTPURL, SMTPFrom string
 }
 
 // ProviderConfig holds the outside services' settings (config.md); they
@@ -79,6 +83,7 @@ type Main struct {
 	Ingestor  *workflows.Ingestor
 	Scheduler *workflows.Scheduler
 	Index     *search.Index
+	Standups  *workflows.Standups
 	Server    *server.Server
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
@@ -124,8 +129,9 @@ func (m *Main) Open() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.wg.Add(3)
+	m.wg.Add(4)
 	go m.sweepSessions(ctx)
+	go m.retryDeliveries(ctx)
 	go func() {
 		defer m.wg.Done()
 		m.OAuth.Run(ctx, RefreshPassEvery)
@@ -256,6 +262,17 @@ func (m *Main) wire(db *store.DB) error {
 	}
 	decisions := workflows.NewDecisions(workflows.DecisionsConfig{Detector: workflows.RuleDetector{}, Decisions: db,
 		Configs: db, Index: m.Index, Logger: m.Logger})
+	var mailer pmassist.Mailer
+	if m.Config.SMTPURL != "" {
+		mc, err := mail.Parse(m.Config.SMTPURL, m.Config.SMTPFrom, m.Config.BaseURL)
+		if err != nil {
+			_ = m.Index.Close()
+			return err
+		}
+		mailer = mc
+	}
+	m.Standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db,
+		Configs: db, Tenants: db, Connections: db, Slack: slackClient, Mailer: mailer, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
 		Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db, Logger: m.Logger,
 		AfterStore: func(ctx context.Context, items []*pmassist.Item) {
@@ -267,13 +284,16 @@ func (m *Main) wire(db *store.DB) error {
 			if err := decisions.Process(ctx, items); err != nil {
 				m.Logger.Error("decision detection failed", "error", err)
 			}
+			if err := db.ObserveIdentities(ctx, workflows.IdentitiesOf(items)); err != nil {
+				m.Logger.Error("recording people failed", "error", err)
+			}
 		},
 		Sources: map[pmassist.Service]pmassist.Source{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient,
 		},
 	})
 	m.Scheduler, err = workflows.NewScheduler(workflows.SchedulerConfig{Ingestor: m.Ingestor, Connections: db, Configs: db,
-		Tenants: db, Logger: m.Logger})
+		Tenants: db, Logger: m.Logger, Standups: m.Standups})
 	if err == nil {
 		err = m.Scheduler.Start(ctx)
 	}
@@ -295,6 +315,7 @@ func (m *Main) wire(db *store.DB) error {
 		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,
 		Ingestion: m.Ingestor, Webhooks: webhooks, Planner: m.Scheduler,
 		Decisions: db, Search: m.Index, Indexer: m.Index,
+		Standups: m.Standups, StandupStore: db, Teammates: db,
 		Ready: func(ctx context.Context) map[string]error {
 			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil, "index": nil}
 			if !m.Scheduler.Running() {
@@ -329,6 +350,33 @@ func (m *Main) replanPeriodically(ctx context.Context) {
 			if err := m.Scheduler.Replan(ctx); err != nil && ctx.Err() == nil {
 				m.Logger.Error("re-planning schedules failed", "error", err)
 			}
+		}
+	}
+}
+
+// retryDeliveries retries failed standup deliveries once their backoff has
+// passed.
+func (m *Main) retryDeliveries(ctx context.Context) {
+	defer m.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tenants, err := m.DB.ListTenants(ctx)
+			if err != nil {
+				m.Logger.Error("listing tenants failed", "error", err)
+				continue
+			}
+			ids := make([]string, 0, len(tenants))
+			for _, t := range tenants {
+				if !t.Suspended {
+					ids = append(ids, t.ID)
+				}
+			}
+			m.Standups.RetryDue(ctx, ids)
 		}
 	}
 }

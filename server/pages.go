@@ -51,6 +51,7 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	s.registerIntegrationPages(r)
 	s.registerIngestionPages(r)
 	s.registerDecisionPages(r)
+	s.registerStandupPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -143,10 +144,11 @@ func navItems() []ui.NavItem {
 		{Key: "dashboard", Label: "Dashboard", Href: "/"},
 		{Key: "decisions", Label: "Decisions", Href: "/decisions"},
 		{Key: "search", Label: "Search", Href: "/search"},
-		{Key: "standups", Label: "Standups", Soon: true},
+		{Key: "standups", Label: "Standups", Href: "/standups"},
 		{Key: "integrations", Label: "Integrations", Href: "/integrations"},
 		{Key: "settings", Label: "Settings", Href: "/settings"},
 		{Key: "members", Label: "Members", Href: "/members"},
+		{Key: "people", Label: "People", Href: "/people"},
 		{Key: "tokens", Label: "API tokens", Href: "/tokens"},
 		{Key: "billing", Label: "Billing", Soon: true},
 	}

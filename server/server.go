@@ -43,24 +43,27 @@ type Config struct {
 
 // Services are the domain services the handlers use.
 type Services struct {
-	Tenants     pmassist.TenantService
-	Users       pmassist.UserService
-	Members     pmassist.MemberService
-	Sessions    pmassist.SessionService
-	Tokens      pmassist.APITokenService
-	Invitations pmassist.InvitationService
-	Audit       pmassist.AuditService
-	Connections pmassist.ConnectionService
-	Apps        pmassist.OAuthAppService
-	OAuth       pmassist.OAuthService
-	Items       pmassist.ItemService
-	Jobs        pmassist.JobService
-	Configs     pmassist.TenantConfigService
-	Ingestion   pmassist.IngestionService
-	Webhooks    pmassist.WebhookService
-	Decisions   pmassist.DecisionService
-	Search      pmassist.SearchService
-	Indexer     pmassist.Indexer
+	Tenants      pmassist.TenantService
+	Users        pmassist.UserService
+	Members      pmassist.MemberService
+	Sessions     pmassist.SessionService
+	Tokens       pmassist.APITokenService
+	Invitations  pmassist.InvitationService
+	Audit        pmassist.AuditService
+	Connections  pmassist.ConnectionService
+	Apps         pmassist.OAuthAppService
+	OAuth        pmassist.OAuthService
+	Items        pmassist.ItemService
+	Jobs         pmassist.JobService
+	Configs      pmassist.TenantConfigService
+	Ingestion    pmassist.IngestionService
+	Webhooks     pmassist.WebhookService
+	Decisions    pmassist.DecisionService
+	Search       pmassist.SearchService
+	Indexer      pmassist.Indexer
+	Standups     pmassist.StandupGenerator
+	StandupStore pmassist.StandupService
+	Teammates    pmassist.TeammateService
 	// Planner re-plans schedules after changes; nil in tests without one.
 	Planner pmassist.Planner
 	// Ready reports the state of each dependency for /readyz: a nil error
@@ -204,6 +207,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerIngestionRoutes(r)
 	s.registerDecisionRoutes(r)
 	s.registerSearchRoutes(r)
+	s.registerStandupRoutes(r)
 	s.registerPageRoutes(r)
 	return r
 }

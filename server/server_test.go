@@ -58,6 +58,7 @@ type env struct {
 	oauth    *oauth.Manager
 	ingestor *workflows.Ingestor
 	index    *search.Index
+	standups *workflows.Standups
 	logs     *syncBuffer
 
 	slack  *fake.Slack
@@ -138,15 +139,21 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 			if err := finder.Process(ctx, items); err != nil {
 				t.Errorf("decision detection: %v", err)
 			}
+			if err := db.ObserveIdentities(ctx, workflows.IdentitiesOf(items)); err != nil {
+				t.Errorf("people: %v", err)
+			}
 		},
 		Now: e.clock.Now, Logger: cfg.Logger, Sources: map[pmassist.Service]pmassist.Source{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
+	e.standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db, Configs: db,
+		Tenants: db, Connections: db, Slack: slackClient, BaseURL: cfg.BaseURL, Now: e.clock.Now, Logger: cfg.Logger})
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: e.ingestor, Verifier: e.oauth, Deliveries: db,
 		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
 		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Items: db, Jobs: db, Configs: db,
-		Ingestion: e.ingestor, Webhooks: webhooks, Decisions: db, Search: e.index, Indexer: e.index, Ready: func(ctx context.Context) map[string]error {
+		Ingestion: e.ingestor, Webhooks: webhooks, Decisions: db, Search: e.index, Indexer: e.index,
+		Standups: e.standups, StandupStore: db, Teammates: db, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}

@@ -10,7 +10,7 @@ import (
 
 func TestPagesListsEveryPage(t *testing.T) {
 	tpl := mustNew(t)
-	want := []string{"dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "search", "settings", "setup", "signup", "tokens"}
+	want := []string{"dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "people", "search", "settings", "setup", "signup", "standup", "standups", "tokens"}
 	if got := tpl.Pages(); !slices.Equal(got, want) {
 		t.Fatalf("Pages() = %v, want %v", got, want)
 	}
@@ -68,6 +68,12 @@ func ptr(v any) any {
 	case DecisionPage:
 		return &v
 	case SearchPage:
+		return &v
+	case StandupsPage:
+		return &v
+	case StandupPage:
+		return &v
+	case PeoplePage:
 		return &v
 	case ErrorPage:
 		return &v

@@ -212,7 +212,31 @@ func filled(s string) map[string]any {
 	searchPage.Query.Q, searchPage.Query.Type, searchPage.Query.Service, searchPage.Query.Channel = s, s, s, s
 	searchPage.Query.Author, searchPage.Query.From, searchPage.Query.To, searchPage.Query.Sort = s, "2025-01-01", "2025-03-14", "date"
 
+	latest := standupFixture(s, "s1", "2025-03-13", decisions)
+	older := standupFixture(s, "s0/x?y", "2025-03-12", decisions[:1])
+	older.Deliveries = older.Deliveries[:1]
+	quiet := StandupRow{ID: "s-1", Date: "2025-03-11", DateLabel: s, CreatedAt: testNow.Add(-3 * 24 * time.Hour),
+		People: []StandupPersonRow{{Name: s, NoActivity: true}}}
+	standupsPage := StandupsPage{
+		Layout:       layout(s),
+		Latest:       &latest,
+		History:      []StandupRow{older, quiet},
+		NextHref:     "/standups?cursor=abc&x=" + s,
+		GenerateDate: "2025-03-13",
+		CanDeliver:   true,
+		DeliveryNote: s,
+		Errors:       errs(s, "date", "deliver"),
+	}
+	standupsPage.Active = "standups"
+	standupPage := StandupPage{Layout: layout(s), Standup: latest, CanDeliver: true}
+	standupPage.Active = "standups"
+	peoplePage := PeoplePage{Layout: layout(s), People: peopleFixture(s), CanEdit: true}
+	peoplePage.Active = "people"
+
 	return map[string]any{
+		"standups":  standupsPage,
+		"standup":   standupPage,
+		"people":    peoplePage,
 		"decisions": decisionsPage,
 		"decision":  decisionPage,
 		"search":    searchPage,
@@ -274,6 +298,9 @@ func zero() map[string]any {
 		"decisions":        DecisionsPage{},
 		"decision":         DecisionPage{},
 		"search":           SearchPage{},
+		"standups":         StandupsPage{},
+		"standup":          StandupPage{},
+		"people":           PeoplePage{},
 		"error":            ErrorPage{},
 	}
 }
@@ -372,5 +399,62 @@ func searchFixture(s string) []SearchResultRow {
 			Snippet: snippet, CreatedAt: testNow.Add(-5 * 24 * time.Hour), Href: "javascript:alert(1)"},
 		{Type: "decision", ID: "d1", Title: s, Snippet: snippet, CreatedAt: testNow.Add(-3 * time.Hour), Href: "/decisions/d1"},
 		{Type: s, ID: s, Title: s, Service: s, Channel: s, Author: s, Href: s},
+	}
+}
+
+// standupFixture is a standup with s in every text field: three people
+// with activity (every list, safe and unsafe links, known and unknown
+// states), two without, the given decisions and a delivery in every
+// status.
+func standupFixture(s, id, date string, decisions []DecisionRow) StandupRow {
+	sent := testNow.Add(-2 * time.Hour)
+	next := testNow.Add(4 * time.Minute)
+	return StandupRow{
+		ID: id, Date: date, DateLabel: "Thursday 13 March 2025 " + s, Timezone: "Europe/Berlin",
+		CreatedAt: testNow.Add(-3 * time.Hour),
+		People: []StandupPersonRow{
+			{Name: s,
+				Done: []StandupEntryRow{
+					{Type: "pull_request", Title: s, URL: "https://github.com/acme/api/pull/42?" + s, Service: "github", ServiceTitle: "GitHub", State: "merged"},
+					{Type: "issue", Title: "ENG-7 " + s, URL: "https://linear.app/acme/issue/ENG-7", Service: "linear", ServiceTitle: "Linear", State: "Done"},
+				},
+				InProgress: []StandupEntryRow{
+					{Type: "pull_request", Title: s, URL: "javascript:alert(1)", Service: "github", ServiceTitle: "GitHub", State: "open"},
+				},
+				Blockers: []StandupEntryRow{
+					{Type: "message", URL: "https://acme.slack.com/archives/C01/p1", Service: "slack", ServiceTitle: "Slack", State: s},
+					{Type: "issue", Title: s, URL: "https://linear.app/acme/issue/ENG-9", Service: "linear", ServiceTitle: s, State: "Blocked"},
+				}},
+			{Name: "Lin", InProgress: []StandupEntryRow{{Type: "issue", Title: s, URL: "https://linear.app/acme/issue/ENG-8", Service: "linear", ServiceTitle: "Linear", State: "In Progress"}}},
+			{Name: s, Done: []StandupEntryRow{{Type: s, Title: s, URL: s, Service: s, ServiceTitle: s, State: s}}},
+			{Name: "Grace", NoActivity: true},
+			{Name: s, NoActivity: true},
+		},
+		Decisions: decisions,
+		Deliveries: []DeliveryRow{
+			{Channel: "slack", Target: "#standup " + s, Status: "sent", Attempts: 1, SentAt: &sent},
+			{Channel: "email", Target: "team@example.com, " + s, Status: "failed", Attempts: 2, LastError: s, NextTryAt: &next},
+			{Channel: "slack", Target: s, Status: "pending", NextTryAt: &next},
+			{Channel: "email", Target: s, Status: "abandoned", Attempts: 5, LastError: "smtp: 550 " + s},
+			{Channel: s, Target: s, Status: s, LastError: s},
+		},
+	}
+}
+
+// peopleFixture is four people with s in every text field: one with
+// identities in every service, one with a single identity, one without
+// a name and one without identities.
+func peopleFixture(s string) []PersonRow {
+	return []PersonRow{
+		{ID: "p1", Name: s, Emails: []string{"ada@example.com", s}, Identities: []IdentityRow{
+			{Service: "slack", ServiceTitle: "Slack", ExternalID: "U123", Handle: s, Email: "ada@example.com"},
+			{Service: "github", ServiceTitle: "GitHub", ExternalID: "ada", Handle: "ada"},
+			{Service: "linear", ServiceTitle: s, ExternalID: s, Handle: s, Email: s},
+		}},
+		{ID: "p/2?x", Name: "Lin", Emails: []string{"lin@example.com"}, Identities: []IdentityRow{
+			{Service: "linear", ServiceTitle: "Linear", ExternalID: "lin-uuid", Handle: "Lin"},
+		}},
+		{ID: "p3", Identities: []IdentityRow{{Service: s, ExternalID: s}}},
+		{ID: "p4", Name: s},
 	}
 }

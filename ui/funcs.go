@@ -57,6 +57,23 @@ func (t *Templates) funcs() template.FuncMap {
 		"resultTitle":  resultTitle,
 		"first":        firstDecisions,
 		"sourceText":   sourceText,
+
+		"standupView":     newStandupView,
+		"dateLabel":       dateLabel,
+		"activePeople":    activePeople,
+		"quietNames":      quietNames,
+		"personName":      personName,
+		"entryTitle":      entryTitle,
+		"entryKind":       entryKind,
+		"entryGroups":     entryGroups,
+		"stateKind":       stateKind,
+		"deliveryKind":    deliveryKind,
+		"deliveryText":    deliveryText,
+		"channelText":     channelText,
+		"channelIcon":     channelIcon,
+		"undelivered":     undelivered,
+		"identityLabel":   identityLabel,
+		"otherIdentities": otherIdentities,
 	}
 }
 

@@ -313,6 +313,76 @@ type SearchPage struct {
 	Searched           bool   // a search was run (else show tips)
 }
 
+// StandupEntryRow is one line of a person's standup (api.md Standup): an
+// issue, pull request or message with its provider link and state.
+type StandupEntryRow struct{ Type, Title, URL, Service, ServiceTitle, State string }
+
+// StandupPersonRow is one person's part of a standup. NoActivity people are
+// named in one line instead of a card.
+type StandupPersonRow struct {
+	Name                       string
+	Done, InProgress, Blockers []StandupEntryRow
+	NoActivity                 bool
+}
+
+// DeliveryRow is one delivery of a standup to Slack or by email.
+type DeliveryRow struct {
+	Channel, Target, Status, LastError string // Status: pending|sent|failed|abandoned
+	Attempts                           int
+	SentAt, NextTryAt                  *time.Time
+}
+
+// StandupRow is one standup (api.md Standup) with its decisions resolved.
+type StandupRow struct {
+	ID, Date, DateLabel, Timezone string // DateLabel e.g. "Friday 27 November 2026"
+	People                        []StandupPersonRow
+	Decisions                     []DecisionRow
+	Deliveries                    []DeliveryRow
+	CreatedAt                     time.Time
+}
+
+// StandupsPage shows the latest standup in full, the older ones as a table
+// and the generate form (POST /standups: date, deliver); the deliver form
+// is POST /standups/{id}/deliver.
+type StandupsPage struct {
+	Layout
+	Latest       *StandupRow  // shown in full
+	History      []StandupRow // older ones: date, counts, delivery status, link to /standups/{id}
+	NextHref     string
+	GenerateDate string // the date input's default (the previous working day, YYYY-MM-DD)
+	CanDeliver   bool   // the tier allows delivery (pro/enterprise)
+	DeliveryNote string // e.g. "Delivery to Slack and email is a Pro feature." or "Set a Slack channel in Settings."
+	Errors       FormErrors
+}
+
+// StandupPage is one standup in full with the deliver form
+// (POST /standups/{id}/deliver).
+type StandupPage struct {
+	Layout
+	Standup    StandupRow
+	CanDeliver bool
+}
+
+// IdentityRow is how one service knows a person.
+type IdentityRow struct{ Service, ServiceTitle, ExternalID, Handle, Email string }
+
+// PersonRow is one person across Slack, Linear and GitHub.
+type PersonRow struct {
+	ID, Name   string
+	Emails     []string
+	Identities []IdentityRow
+}
+
+// PeoplePage lists the people merged across services, with the forms to
+// link an identity into a person (POST /people/{id}/link: identity, as
+// "service:external_id") and to unlink one (POST /people/{id}/unlink:
+// service, external_id).
+type PeoplePage struct {
+	Layout
+	People  []PersonRow
+	CanEdit bool // owner/admin may link and unlink
+}
+
 // ErrorPage explains an error. It uses the signed-in layout when UserName is
 // set and the anonymous one otherwise.
 type ErrorPage struct {
@@ -338,5 +408,8 @@ var pageData = map[string]any{
 	"decisions":        DecisionsPage{},
 	"decision":         DecisionPage{},
 	"search":           SearchPage{},
+	"standups":         StandupsPage{},
+	"standup":          StandupPage{},
+	"people":           PeoplePage{},
 	"error":            ErrorPage{},
 }

@@ -2,8 +2,11 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +29,10 @@ type SchedulerConfig struct {
 	MaxJitter time.Duration
 	// Unit is the length of a configured "minute" (tests shorten it).
 	Unit time.Duration
+	// Standups, when set, gets one daily job per tenant with scheduled
+	// standups enabled (a pro/enterprise feature) at the tenant's time,
+	// weekdays and timezone.
+	Standups pmassist.StandupGenerator
 }
 
 // Scheduler keeps one gocron job per connection of every active tenant,
@@ -35,9 +42,15 @@ type Scheduler struct {
 	cfg SchedulerConfig
 	s   gocron.Scheduler
 
-	mu      sync.Mutex
-	entries map[string]entry // connection id → its schedule
-	started bool
+	mu       sync.Mutex
+	entries  map[string]entry        // connection id → its schedule
+	standups map[string]standupEntry // tenant id → its standup schedule
+	started  bool
+}
+
+type standupEntry struct {
+	id   uuid.UUID
+	spec string // the cron line, with its CRON_TZ
 }
 
 type entry struct {
@@ -65,7 +78,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Scheduler{cfg: cfg, s: s, entries: map[string]entry{}}, nil
+	return &Scheduler{cfg: cfg, s: s, entries: map[string]entry{}, standups: map[string]standupEntry{}}, nil
 }
 
 // Start plans every schedule and starts running them.
@@ -173,7 +186,92 @@ func (sc *Scheduler) Replan(ctx context.Context) error {
 		}
 		sc.entries[id] = entry{id: job.ID(), interval: iv}
 	}
+	if sc.cfg.Standups != nil {
+		return sc.replanStandups(ctx)
+	}
 	return nil
+}
+
+// replanStandups keeps one cron job per tenant whose standups are
+// scheduled. The cron line carries the tenant's timezone (CRON_TZ), so the
+// standup keeps its local time across DST changes; a changed time, day or
+// zone replaces the job.
+func (sc *Scheduler) replanStandups(ctx context.Context) error {
+	tenants, err := sc.cfg.Tenants.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	want := map[string]string{}
+	for _, t := range tenants {
+		if t.Suspended || !pmassist.PlanFor(t.Tier).Has(pmassist.FeatureScheduledWorkflows) {
+			continue
+		}
+		cfg, err := sc.cfg.Configs.TenantConfig(pmassist.NewContextWithTenant(ctx, t.ID))
+		if err != nil {
+			return err
+		}
+		if spec := StandupCron(cfg); spec != "" {
+			want[t.ID] = spec
+		}
+	}
+	for tid, e := range sc.standups {
+		if spec, ok := want[tid]; !ok || spec != e.spec {
+			if err := sc.s.RemoveJob(e.id); err != nil {
+				sc.cfg.Logger.Warn("removing a standup schedule failed", "tenant_id", tid, "error", err)
+			}
+			delete(sc.standups, tid)
+		}
+	}
+	for tid, spec := range want {
+		if _, ok := sc.standups[tid]; ok {
+			continue
+		}
+		tenantID := tid
+		job, err := sc.s.NewJob(gocron.CronJob(spec, false),
+			gocron.NewTask(func() { sc.runStandup(tenantID) }),
+			gocron.WithName("standup "+tenantID), gocron.WithTags(tenantID),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule))
+		if err != nil {
+			return err
+		}
+		sc.standups[tid] = standupEntry{id: job.ID(), spec: spec}
+	}
+	return nil
+}
+
+// StandupCron is a tenant's standup schedule as a cron line, or "" when
+// scheduled standups are off or have no weekday.
+func StandupCron(cfg pmassist.TenantConfig) string {
+	if !cfg.Standup.Enabled || len(cfg.Standup.Weekdays) == 0 {
+		return ""
+	}
+	var hour, minute int
+	if _, err := fmt.Sscanf(cfg.Standup.Time, "%d:%d", &hour, &minute); err != nil {
+		return ""
+	}
+	days := make([]string, 0, len(cfg.Standup.Weekdays))
+	for _, d := range cfg.Standup.Weekdays {
+		days = append(days, strconv.Itoa(d%7)) // cron: 0 = Sunday
+	}
+	return fmt.Sprintf("CRON_TZ=%s %d %d * * %s", cfg.Location().String(), minute, hour, strings.Join(days, ","))
+}
+
+// StandupSchedules reports each tenant's standup cron line.
+func (sc *Scheduler) StandupSchedules() map[string]string {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	out := make(map[string]string, len(sc.standups))
+	for tid, e := range sc.standups {
+		out[tid] = e.spec
+	}
+	return out
+}
+
+func (sc *Scheduler) runStandup(tenantID string) {
+	ctx := pmassist.NewContextWithTenant(context.Background(), tenantID)
+	if _, err := sc.cfg.Standups.Generate(ctx, "", true); err != nil {
+		sc.cfg.Logger.Warn("scheduled standup failed", "tenant_id", tenantID, "error", err)
+	}
 }
 
 // tenantInterval is a tenant's ingestion interval, or 0 when its schedules

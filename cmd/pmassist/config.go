@@ -14,6 +14,7 @@ import (
 	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
+	"github.com/pmassist/pmassist/internal/mail"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
 )
@@ -63,6 +64,7 @@ func registerServeFlags(c *app.Config, fs *flag.FlagSet, getenv func(string) str
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "PMASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (PMASSIST_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", getenv("PMASSIST_LOG_FORMAT"), "text or json; default text on a terminal, else json (PMASSIST_LOG_FORMAT)")
 	c.MasterKey = getenv("PMASSIST_MASTER_KEY")
+	c.SMTPURL, c.SMTPFrom = getenv("PMASSIST_SMTP_URL"), getenv("PMASSIST_SMTP_FROM")
 	loadProviders(&c.Providers, getenv)
 }
 
@@ -98,6 +100,12 @@ func validateConfig(c *app.Config) error {
 		if _, err := store.ParseKeyring(c.MasterKey); err != nil {
 			// The value itself is a secret: never echo it.
 			return &usageError{"invalid PMASSIST_MASTER_KEY: must be the base64 encoding of 32 bytes (e.g. `openssl rand -base64 32`), or ID:BASE64 items after a rotation"}
+		}
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.Parse(c.SMTPURL, c.SMTPFrom, c.BaseURL); err != nil {
+			// The URL may hold a password: name the setting, not the value.
+			return &usageError{"invalid PMASSIST_SMTP_URL / PMASSIST_SMTP_FROM: " + err.Error()}
 		}
 	}
 	return validateProviders(&c.Providers)

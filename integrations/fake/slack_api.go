@@ -37,6 +37,9 @@ type slackWebAPI struct {
 	limitAfter     int
 	errLeft        int
 	errStatus      int
+	// threads indexes each channel's messages (see slackThreads); an
+	// entry is dropped whenever the channel's slice changes.
+	threads map[string]*slackThreads
 	// posted records, per channel id, what chat.postMessage stored.
 	posted map[string][]SlackMessage
 }
@@ -46,6 +49,7 @@ func (s *Slack) SetData(d *SlackData) {
 	s.api.mu.Lock()
 	defer s.api.mu.Unlock()
 	s.api.data = d.Clone()
+	s.api.threads = nil
 	for id := range s.api.data.Messages {
 		sortSlackMessages(s.api.data.Messages[id])
 	}
@@ -166,6 +170,7 @@ func (s *Slack) addLocked(channelID string, m SlackMessage) (SlackMessage, error
 	ms = append(ms, m)
 	sortSlackMessages(ms)
 	s.api.data.Messages[channelID] = ms
+	delete(s.api.threads, channelID)
 	return m.clone(), nil
 }
 
@@ -210,6 +215,7 @@ func (s *Slack) DeleteMessage(channelID, ts string) error {
 	if i < 0 {
 		return fmt.Errorf("fake slack: no message %s in %s", ts, channelID)
 	}
+	delete(s.api.threads, channelID)
 	if !ms[i].isReply() && slices.ContainsFunc(ms, func(r SlackMessage) bool { return r.ThreadTS == ts && r.TS != ts }) {
 		ms[i] = SlackMessage{TS: ts, Subtype: "tombstone", User: "USLACKBOT", Text: "This message was deleted."}
 		return nil
@@ -236,6 +242,36 @@ func (s *Slack) IssueToken(scopes ...string) string {
 
 func findSlackMessage(ms []SlackMessage, ts string) int {
 	return slices.IndexFunc(ms, func(m SlackMessage) bool { return m.TS == ts })
+}
+
+// slackThreads indexes a channel's messages: the position of each ts and
+// the replies of each parent, oldest first. Without it, serving a page of
+// history rescans the whole channel for every message in it, which makes
+// reading a 100,000-message workspace quadratic (the benchmark harness).
+type slackThreads struct {
+	pos     map[string]int   // ts → index in the channel's messages
+	replies map[string][]int // parent ts → indexes of its replies
+}
+
+// threadsOf returns the index of a channel's messages, built on first use
+// after a change.
+func (a *slackWebAPI) threadsOf(channelID string) *slackThreads {
+	if t := a.threads[channelID]; t != nil {
+		return t
+	}
+	ms := a.data.Messages[channelID]
+	t := &slackThreads{pos: make(map[string]int, len(ms)), replies: map[string][]int{}}
+	for i, m := range ms {
+		t.pos[m.TS] = i
+		if m.isReply() {
+			t.replies[m.ThreadTS] = append(t.replies[m.ThreadTS], i)
+		}
+	}
+	if a.threads == nil {
+		a.threads = map[string]*slackThreads{}
+	}
+	a.threads[channelID] = t
+	return t
 }
 
 func (a *slackWebAPI) channel(id string) *SlackChannel {
@@ -555,16 +591,17 @@ func (s *Slack) wireMessage(channelID string, m SlackMessage) slackMessageJSON {
 		out.Reactions = append(out.Reactions, slackReactionJSON{Name: r.Name, Users: slices.Clone(r.Users), Count: len(r.Users)})
 	}
 	ms := s.api.data.Messages[channelID]
+	threads := s.api.threadsOf(channelID)
 	if m.isReply() {
 		out.ThreadTS = m.ThreadTS
-		if i := findSlackMessage(ms, m.ThreadTS); i >= 0 {
+		if i, ok := threads.pos[m.ThreadTS]; ok {
 			out.ParentUserID = ms[i].User
 		}
 		return out
 	}
 	var users []string
-	for _, r := range ms {
-		if r.ThreadTS == m.TS && r.TS != m.TS {
+	for _, i := range threads.replies[m.TS] {
+		if r := ms[i]; r.ThreadTS == m.TS && r.TS != m.TS {
 			out.ReplyCount++
 			out.LatestReply = r.TS
 			if r.User != "" && !slices.Contains(users, r.User) {
@@ -676,22 +713,23 @@ func (s *Slack) conversationsReplies(w http.ResponseWriter, c *slackCall) {
 	}
 	ts := c.params.Get("ts")
 	ms := s.api.data.Messages[ch.ID]
-	pi := findSlackMessage(ms, ts)
-	if ts == "" || pi < 0 {
+	threads := s.api.threadsOf(ch.ID)
+	pi, found := threads.pos[ts]
+	if ts == "" || !found {
 		slackError(w, http.StatusOK, "thread_not_found")
 		return
 	}
 	parent := ms[pi]
 	if parent.isReply() { // Slack answers the thread of a reply's ts too
-		parent = ms[findSlackMessage(ms, parent.ThreadTS)]
+		parent = ms[threads.pos[parent.ThreadTS]]
 	}
 	in, ok := slackTSBounds(w, c.params)
 	if !ok {
 		return
 	}
 	var replies []SlackMessage
-	for _, m := range ms {
-		if m.ThreadTS == parent.TS && m.TS != parent.TS && in(mustSlackTS(m.TS)) {
+	for _, i := range threads.replies[parent.TS] {
+		if m := ms[i]; m.ThreadTS == parent.TS && m.TS != parent.TS && in(mustSlackTS(m.TS)) {
 			replies = append(replies, m)
 		}
 	}

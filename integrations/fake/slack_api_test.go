@@ -292,7 +292,7 @@ func TestSlackUsersInfo(t *testing.T) {
 	u := m["user"].(map[string]any)
 	p := u["profile"].(map[string]any)
 	if u["id"] != "U0ACME0DAN" || u["name"] != "dan" || u["real_name"] != "Dan Okafor" || u["tz"] != "Europe/London" ||
-		u["is_bot"] != false || p["display_name"] != "" || p["real_name"] != "Dan Okafor" || p["email"] != "dan@acme.example" {
+		u["is_bot"] != false || p["display_name"] != "" || p["real_name"] != "Dan Okafor" || p["email"] != "dan@acme.test" {
 		t.Fatalf("users.info: %v", u)
 	}
 	if m := slackOK(t, srv, "users.info", tok, url.Values{"user": {SlackBotUserID}}); m["user"].(map[string]any)["is_bot"] != true {

@@ -111,14 +111,16 @@ const (
 	SlackGitHubBotID = "B0GITHUB01"
 )
 
+// slackSeedUsers share the @acme.test addresses of the Linear and GitHub
+// stand-ins (alice, carol, frank, grace), so people merge across services.
 var slackSeedUsers = []SlackUser{
-	{ID: SlackAuthedUser, Name: "alice", RealName: "Alice Martin", DisplayName: "Alice", Email: "alice@acme.example", TZ: "Europe/Berlin"},
-	{ID: "U0ACME0BOB", Name: "bob", RealName: "Bob Chen", DisplayName: "bob", Email: "bob@acme.example", TZ: "America/New_York"},
-	{ID: "U0ACME0CAR", Name: "carol", RealName: "Carol Diaz", DisplayName: "Carol D.", Email: "carol@acme.example", TZ: "Europe/Madrid"},
-	{ID: "U0ACME0DAN", Name: "dan", RealName: "Dan Okafor", DisplayName: "", Email: "dan@acme.example", TZ: "Europe/London"},
-	{ID: "U0ACME0EVE", Name: "eve", RealName: "Eve Novak", DisplayName: "eve", Email: "eve@acme.example", TZ: "Europe/Prague"},
-	{ID: "U0ACME0FRK", Name: "frank", RealName: "Frank Weber", DisplayName: "frank", Email: "frank@acme.example", TZ: "Europe/Berlin"},
-	{ID: "U0ACME0GRC", Name: "grace", RealName: "Grace Kim", DisplayName: "grace", Email: "grace@acme.example", TZ: "America/Los_Angeles"},
+	{ID: SlackAuthedUser, Name: "alice", RealName: "Alice Martin", DisplayName: "Alice", Email: "alice@acme.test", TZ: "Europe/Berlin"},
+	{ID: "U0ACME0BOB", Name: "bob", RealName: "Bob Chen", DisplayName: "bob", Email: "bob@acme.test", TZ: "America/New_York"},
+	{ID: "U0ACME0CAR", Name: "carol", RealName: "Carol Diaz", DisplayName: "Carol D.", Email: "carol@acme.test", TZ: "Europe/Madrid"},
+	{ID: "U0ACME0DAN", Name: "dan", RealName: "Dan Okafor", DisplayName: "", Email: "dan@acme.test", TZ: "Europe/London"},
+	{ID: "U0ACME0EVE", Name: "eve", RealName: "Eve Novak", DisplayName: "eve", Email: "eve@acme.test", TZ: "Europe/Prague"},
+	{ID: "U0ACME0FRK", Name: "frank", RealName: "Frank Weber", DisplayName: "frank", Email: "frank@acme.test", TZ: "Europe/Berlin"},
+	{ID: "U0ACME0GRC", Name: "grace", RealName: "Grace Kim", DisplayName: "grace", Email: "grace@acme.test", TZ: "America/Los_Angeles"},
 	{ID: SlackBotUserID, Name: "pmassist", RealName: "PM Assistant", DisplayName: "", Email: "", TZ: "America/Los_Angeles", IsBot: true},
 }
 

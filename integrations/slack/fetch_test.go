@@ -326,12 +326,12 @@ func TestUsersResolvedOncePerRun(t *testing.T) {
 		t.Fatalf("users.info called %d times for %d people", n, len(people))
 	}
 	alice := findItem(t, st, fake.SlackChanEng+":"+e.message(fake.SlackChanEng, "Should we decide on Postgres").TS).Author
-	if alice != (pmassist.Person{Name: "Alice", Email: "alice@acme.example", ExternalID: fake.SlackAuthedUser}) {
+	if alice != (pmassist.Person{Name: "Alice", Email: "alice@acme.test", ExternalID: fake.SlackAuthedUser}) {
 		t.Fatalf("alice: %+v", alice)
 	}
 	// No display name: the real name.
 	dan := findItem(t, st, fake.SlackChanEng+":"+e.message(fake.SlackChanEng, "Decision: we freeze").TS).Author
-	if dan.Name != "Dan Okafor" || dan.Email != "dan@acme.example" {
+	if dan.Name != "Dan Okafor" || dan.Email != "dan@acme.test" {
 		t.Fatalf("dan: %+v", dan)
 	}
 	// A new run resolves again (names change).
