@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/google/uuid"
 	"github.com/pmassist/pmassist"
 )
@@ -33,6 +34,8 @@ type SchedulerConfig struct {
 	// standups enabled (a pro/enterprise feature) at the tenant's time,
 	// weekdays and timezone.
 	Standups pmassist.StandupGenerator
+	// Clock drives the schedules (tests pass a fake one); nil: real time.
+	Clock clockwork.Clock
 }
 
 // Scheduler keeps one gocron job per connection of every active tenant,
@@ -74,7 +77,11 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if cfg.Unit == 0 {
 		cfg.Unit = time.Minute
 	}
-	s, err := gocron.NewScheduler(gocron.WithStopTimeout(30 * time.Second))
+	opts := []gocron.SchedulerOption{gocron.WithStopTimeout(30 * time.Second)}
+	if cfg.Clock != nil {
+		opts = append(opts, gocron.WithClock(cfg.Clock))
+	}
+	s, err := gocron.NewScheduler(opts...)
 	if err != nil {
 		return nil, err
 	}
