@@ -133,3 +133,12 @@ type StandupGenerator interface {
 	// Deliver (re)tries a standup's pending and failed deliveries now.
 	Deliver(ctx context.Context, id string) (*Standup, error)
 }
+
+// NotificationLog remembers which events a tenant's owners were emailed
+// about, so that each is told once (tenant-scoped).
+type NotificationLog interface {
+	// FirstNotice records the event and reports whether it is new.
+	FirstNotice(ctx context.Context, key string, now time.Time) (bool, error)
+	// ForgetNotice lets the event be told again once it is over.
+	ForgetNotice(ctx context.Context, key string) error
+}

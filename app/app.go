@@ -88,8 +88,9 @@ type Main struct {
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	notifier *workflows.Notifier
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // NewMain returns a Main with the default settings.
@@ -271,6 +272,8 @@ func (m *Main) wire(db *store.DB) error {
 		}
 		mailer = mc
 	}
+	m.notifier = workflows.NewNotifier(workflows.NotifierConfig{Mailer: mailer, Tenants: db, Members: db, Connections: db,
+		Items: db, Configs: db, Log: db, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db,
 		Configs: db, Tenants: db, Connections: db, Slack: slackClient, Mailer: mailer, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
@@ -355,7 +358,7 @@ func (m *Main) replanPeriodically(ctx context.Context) {
 }
 
 // retryDeliveries retries failed standup deliveries once their backoff has
-// passed.
+// passed, and emails owners about events that need them.
 func (m *Main) retryDeliveries(ctx context.Context) {
 	defer m.wg.Done()
 	t := time.NewTicker(time.Minute)
@@ -377,6 +380,7 @@ func (m *Main) retryDeliveries(ctx context.Context) {
 				}
 			}
 			m.Standups.RetryDue(ctx, ids)
+			m.notifier.Pass(ctx)
 		}
 	}
 }

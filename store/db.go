@@ -41,6 +41,7 @@
 //	   teammate_emails/          <normalized email> -> teammate id   (an email belongs to one teammate)
 //	   standups/                 <standup id> -> Standup JSON
 //	   standups_by_date/         <date "2006-01-02"> -> standup id   (one standup per date; newest first listing)
+//	   notifications/            <event key> -> 8-byte BE unix seconds   (emails already sent, once per event)
 //	   "config" (key)            -> TenantConfig JSON
 //
 // items_by_time lets the item list, the per-day chart and the cursor of a
@@ -120,6 +121,7 @@ var (
 
 	bucketItemsByUpdated     = []byte("items_by_updated")
 	bucketTeammates          = []byte("teammates")
+	bucketNotifications      = []byte("notifications")
 	bucketTeammateIdentities = []byte("teammate_identities")
 	bucketTeammateEmails     = []byte("teammate_emails")
 	bucketStandups           = []byte("standups")
@@ -153,6 +155,7 @@ var tenantCollections = [][]byte{
 	bucketDecisions, bucketDecisionsByTime, bucketDecisionsByThread,
 	bucketItemsByUpdated, bucketTeammates, bucketTeammateIdentities, bucketTeammateEmails,
 	bucketStandups, bucketStandupsByDate,
+	bucketNotifications,
 }
 
 // Options tune Open.

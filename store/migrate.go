@@ -166,6 +166,25 @@ var migrations = []migration{
 			return nil
 		},
 	},
+	{
+		version: 6,
+		name:    "notifications sent",
+		up: func(tx *bolt.Tx) error {
+			c := tx.Cursor()
+			var tenants [][]byte
+			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+				tenants = append(tenants, bytes.Clone(k))
+			}
+			for _, name := range tenants {
+				if tb := tx.Bucket(name); tb != nil {
+					if _, err := tb.CreateBucketIfNotExists([]byte("notifications")); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	},
 }
 
 // indexItemsByUpdated files every item of a tenant bucket in
