@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
-	"github.com/jonboulle/clockwork"
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 	"github.com/pmassist/pmassist"
 )
 
