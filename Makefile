@@ -5,7 +5,9 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X github.com/pmassist/pmassist.Version=$(VERSION) -X github.com/pmassist/pmassist.Commit=$(COMMIT)
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: build run test lint clean
+BENCHFLAGS ?=
+
+.PHONY: build run test lint clean bench bench-quick
 
 ## build: a static binary at bin/pmassist (the same command the Dockerfile runs)
 build:
@@ -25,6 +27,17 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+## bench: the benchmark harness at full size (spec/performance.md): one table on
+## stdout, figures beside their baselines; BENCHFLAGS="-json FILE -cpuprofile FILE"
+bench:
+	$(GO) build -o bin/pmassist-bench ./cmd/pmassist-bench
+	./bin/pmassist-bench $(BENCHFLAGS)
+
+## bench-quick: the same at 1/10 size, in under a minute
+bench-quick:
+	$(GO) build -o bin/pmassist-bench ./cmd/pmassist-bench
+	./bin/pmassist-bench -quick $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

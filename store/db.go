@@ -206,7 +206,16 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	v := &vault{keys: opts.Keys}
 	if opts.Keys != nil {
-		if err := bdb.Update(v.checkKeys); err != nil {
+		var done bool
+		err := bdb.View(func(tx *bolt.Tx) error {
+			var err error
+			done, err = v.keysChecked(tx)
+			return err
+		})
+		if err == nil && !done {
+			err = bdb.Update(v.checkKeys)
+		}
+		if err != nil {
 			_ = bdb.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

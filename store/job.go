@@ -416,6 +416,21 @@ func newerJob(a, b *pmassist.Job) bool {
 // before any job runs, it ends the jobs a previous process left behind. It
 // is not tenant-scoped.
 func (db *DB) FailInterruptedJobs(ctx context.Context, at time.Time) (int, error) {
+	// Look before writing: a start with nothing to fail writes nothing (a
+	// write moves the data version the search index compares).
+	found := false
+	if err := db.view(ctx, func(tx *bolt.Tx) error {
+		return forEachTenant(tx, func(_ string, tb *bolt.Bucket) error {
+			if active := tb.Bucket(bucketJobsActive); active != nil {
+				if k, _ := active.Cursor().First(); k != nil {
+					found = true
+				}
+			}
+			return nil
+		})
+	}); err != nil || !found {
+		return 0, err
+	}
 	finished := at.UTC()
 	var n int
 	err := db.update(ctx, func(tx *bolt.Tx) error {

@@ -226,6 +226,26 @@ func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
 // migrate runs the migrations of list that the file has not run yet.
 func migrate(bdb *bolt.DB, list []migration) error {
 	latest := list[len(list)-1].version
+	// Look before writing: a file that is up to date is not written to, so
+	// that opening it does not move its transaction id (the search index
+	// compares that id with the one it recorded to know it is current).
+	upToDate := false
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return nil
+		}
+		if err := checkApp(tx); err != nil {
+			return err
+		}
+		current, err := schemaVersion(tx)
+		upToDate = err == nil && current == latest
+		return nil
+	}); err != nil {
+		return err
+	}
+	if upToDate {
+		return nil
+	}
 	return bdb.Update(func(tx *bolt.Tx) error {
 		if err := checkApp(tx); err != nil {
 			return err

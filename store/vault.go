@@ -156,7 +156,33 @@ func (v *vault) checkKeys(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	err = checks.ForEach(func(k, sealed []byte) error {
+	if err := v.verifyKeyChecks(checks); err != nil {
+		return err
+	}
+	return v.addKeyChecks(checks)
+}
+
+// keysChecked verifies the key checks in a read transaction and reports
+// whether every key of the ring already has one — then Open writes
+// nothing (see migrate).
+func (v *vault) keysChecked(tx *bolt.Tx) (bool, error) {
+	checks := tx.Bucket(bucketMeta).Bucket(bucketKeyChecks)
+	if checks == nil {
+		return false, nil
+	}
+	if err := v.verifyKeyChecks(checks); err != nil {
+		return false, err
+	}
+	for _, id := range v.keys.IDs() {
+		if checks.Get(keyCheckKey(id)) == nil {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (v *vault) verifyKeyChecks(checks *bolt.Bucket) error {
+	return checks.ForEach(func(k, sealed []byte) error {
 		if len(k) != 4 {
 			return fmt.Errorf("key check %x has a malformed id", k)
 		}
@@ -170,10 +196,6 @@ func (v *vault) checkKeys(tx *bolt.Tx) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return v.addKeyChecks(checks)
 }
 
 // addKeyChecks adds a check for every key of the ring that has none.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pmassist/pmassist"
 	bolt "go.etcd.io/bbolt"
@@ -279,5 +280,33 @@ func TestDataVersion(t *testing.T) {
 	other := MustOpen(t)
 	if id5, _, err := other.DataVersion(); err != nil || id5 == fileID {
 		t.Errorf("another file: %s, %v", id5, err)
+	}
+}
+
+func TestOpeningAnUpToDateFileWritesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	keys, err := GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FailInterruptedJobs(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, before, _ := db.DataVersion()
+	_ = db.Close()
+	db, err = Open(path, Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.FailInterruptedJobs(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, after, _ := db.DataVersion(); after != before {
+		t.Fatalf("opening moved the data version from %d to %d: the search index would rebuild at every start", before, after)
 	}
 }

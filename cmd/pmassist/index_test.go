@@ -55,6 +55,18 @@ func TestIndexRebuildsAfterItIsDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A plain restart trusts the index: no rebuild, ready at once.
+	m1 := mainWithSlack(dir, slackTS.URL)
+	if err := m1.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if st := m1.Index.IndexState(); st.State != "ready" {
+		t.Fatalf("a restart rebuilt the index (state %s)", st.State)
+	}
+	if err := m1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := os.RemoveAll(filepath.Join(dir, app.IndexDirName)); err != nil {
 		t.Fatal(err)
 	}
