@@ -51,27 +51,7 @@ var migrations = []migration{
 		version: 2,
 		name:    "connections and own OAuth apps",
 		up: func(tx *bolt.Tx) error {
-			// The names of the tenant buckets are collected first: bbolt
-			// does not promise a cursor survives writes under it.
-			var tenants [][]byte
-			c := tx.Cursor()
-			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
-				tenants = append(tenants, bytes.Clone(k))
-			}
-			for _, name := range tenants {
-				tb := tx.Bucket(name)
-				if tb == nil {
-					continue
-				}
-				for _, coll := range []string{
-					"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
-				} {
-					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return createInTenants(tx, "connections", "connection_workspaces", "connection_tokens", "oauth_apps")
 		},
 	},
 	{
@@ -83,25 +63,7 @@ var migrations = []migration{
 					return err
 				}
 			}
-			var tenants [][]byte
-			c := tx.Cursor()
-			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
-				tenants = append(tenants, bytes.Clone(k))
-			}
-			for _, name := range tenants {
-				tb := tx.Bucket(name)
-				if tb == nil {
-					continue
-				}
-				for _, coll := range []string{
-					"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
-				} {
-					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return createInTenants(tx, "items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active")
 		},
 	},
 	{
@@ -118,48 +80,19 @@ var migrations = []migration{
 					return err
 				}
 			}
-			var tenants [][]byte
-			c := tx.Cursor()
-			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
-				tenants = append(tenants, bytes.Clone(k))
-			}
-			for _, name := range tenants {
-				tb := tx.Bucket(name)
-				if tb == nil {
-					continue
-				}
-				for _, coll := range []string{"decisions", "decisions_by_time", "decisions_by_thread"} {
-					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return createInTenants(tx, "decisions", "decisions_by_time", "decisions_by_thread")
 		},
 	},
 	{
 		version: 5,
 		name:    "items by updated time, teammates and standups",
 		up: func(tx *bolt.Tx) error {
-			var tenants [][]byte
-			c := tx.Cursor()
-			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
-				tenants = append(tenants, bytes.Clone(k))
+			if err := createInTenants(tx, "items_by_updated", "teammates", "teammate_identities", "teammate_emails",
+				"standups", "standups_by_date"); err != nil {
+				return err
 			}
-			for _, name := range tenants {
-				tb := tx.Bucket(name)
-				if tb == nil {
-					continue
-				}
-				for _, coll := range []string{
-					"items_by_updated", "teammates", "teammate_identities", "teammate_emails",
-					"standups", "standups_by_date",
-				} {
-					if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
-						return err
-					}
-				}
-				if err := indexItemsByUpdated(tb); err != nil {
+			for _, name := range tenantBucketNames(tx) {
+				if err := indexItemsByUpdated(tx.Bucket(name)); err != nil {
 					return fmt.Errorf("tenant %s: %w", name[len("t/"):], err)
 				}
 			}
@@ -170,19 +103,7 @@ var migrations = []migration{
 		version: 6,
 		name:    "notifications sent",
 		up: func(tx *bolt.Tx) error {
-			c := tx.Cursor()
-			var tenants [][]byte
-			for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
-				tenants = append(tenants, bytes.Clone(k))
-			}
-			for _, name := range tenants {
-				if tb := tx.Bucket(name); tb != nil {
-					if _, err := tb.CreateBucketIfNotExists([]byte("notifications")); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return createInTenants(tx, "notifications")
 		},
 	},
 }
@@ -305,4 +226,29 @@ func schemaVersion(tx *bolt.Tx) (int, error) {
 		return 0, fmt.Errorf("schema_version has %d bytes, want 8", len(v))
 	}
 	return int(binary.BigEndian.Uint64(v)), nil
+}
+
+// createInTenants creates collections in every tenant bucket (migrations
+// that add a collection). Tenant names are collected first: bbolt does not
+// promise a cursor survives writes under it.
+func createInTenants(tx *bolt.Tx, names ...string) error {
+	for _, tenant := range tenantBucketNames(tx) {
+		tb := tx.Bucket(tenant)
+		for _, coll := range names {
+			if _, err := tb.CreateBucketIfNotExists([]byte(coll)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tenantBucketNames lists the names of the top-level tenant buckets.
+func tenantBucketNames(tx *bolt.Tx) [][]byte {
+	var out [][]byte
+	c := tx.Cursor()
+	for k, _ := c.Seek([]byte("t/")); k != nil && bytes.HasPrefix(k, []byte("t/")); k, _ = c.Next() {
+		out = append(out, bytes.Clone(k))
+	}
+	return out
 }
