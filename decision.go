@@ -57,6 +57,9 @@ type Decision struct {
 	// UserEdited is set once a person changed the decision (edit, confirm,
 	// reject, supersede): detection never overwrites it after that.
 	UserEdited bool `json:"user_edited,omitempty"`
+	// JoinOnly marks a detection that only adds a reply's author and link
+	// to its thread's decision, if the thread has one (never stored).
+	JoinOnly bool `json:"-"`
 }
 
 // Limits of decision fields.
@@ -168,6 +171,10 @@ type DecisionService interface {
 	// and participants) unless a person edited or rejected it. It reports
 	// whether anything changed.
 	UpsertDetected(ctx context.Context, d *Decision) (*Decision, bool, error)
+	// UpsertDetectedMany is UpsertDetected for a page of detections in one
+	// transaction; JoinOnly ones never create a decision. It returns the
+	// ids of the decisions that changed.
+	UpsertDetectedMany(ctx context.Context, ds []*Decision) ([]string, error)
 	// FindDecisionByThread returns the decision of a thread (ENOTFOUND).
 	FindDecisionByThread(ctx context.Context, threadKey string) (*Decision, error)
 }

@@ -470,72 +470,124 @@ func (db *DB) UpsertDetected(ctx context.Context, d *pmassist.Decision) (*pmassi
 	if err != nil {
 		return nil, false, err
 	}
-	if d == nil || d.ThreadKey == "" {
-		return nil, false, pmassist.FieldError(map[string]string{"thread_key": "required"})
-	}
-	in := *d
-	in.Origin = pmassist.OriginDetected
-	in.UserEdited = false
-	in.SupersededBy = ""
 	now := time.Now().UTC()
-	s, err := prepareDecision(&in, tenantID, now)
+	s, err := prepareDetected(d, tenantID, now)
 	if err != nil {
 		return nil, false, err
 	}
 	var out *pmassist.Decision
 	var changed bool
 	err = db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
-		old, err := threadDecision(tb, s.ThreadKey)
-		if err != nil {
-			return err
-		}
-		if old == nil {
-			if err := insertDecision(tb, s); err != nil {
-				return err
-			}
-			out, changed = s, true
-			return nil
-		}
-		next := *old
-		next.Sources = mergeSources(old.Sources, s.Sources)
-		next.Participants = mergeNames(old.Participants, s.Participants)
-		grew := len(next.Sources) != len(old.Sources) || len(next.Participants) != len(old.Participants)
-		if old.UserEdited || old.Status == pmassist.DecisionRejected || old.Origin == pmassist.OriginManual {
-			changed = grew
-		} else {
-			next.Title, next.Summary, next.Confidence = s.Title, s.Summary, s.Confidence
-			next.Signals, next.DecidedBy = s.Signals, s.DecidedBy
-			if !d.DecidedAt.IsZero() {
-				next.DecidedAt = s.DecidedAt
-			}
-			changed = grew || next.Title != old.Title || next.Summary != old.Summary ||
-				next.Confidence != old.Confidence || !slices.Equal(next.Signals, old.Signals) ||
-				next.DecidedBy != old.DecidedBy || !next.DecidedAt.Equal(old.DecidedAt)
-		}
-		if !changed {
-			out = old
-			return nil
-		}
-		next.UpdatedAt = now
-		if oldKey, newKey := decisionTimeKey(old.DecidedAt, old.ID), decisionTimeKey(next.DecidedAt, next.ID); !bytes.Equal(oldKey, newKey) {
-			byTime := tb.Bucket(bucketDecisionsByTime)
-			if err := byTime.Delete(oldKey); err != nil {
-				return err
-			}
-			if err := byTime.Put(newKey, nil); err != nil {
-				return err
-			}
-		}
-		if err := putJSON(tb.Bucket(bucketDecisions), []byte(next.ID), &next); err != nil {
-			return err
-		}
-		out = &next
-		return nil
+		out, changed, err = upsertDetected(tb, d, s, now)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return out, changed, nil
+}
+
+// UpsertDetectedMany applies UpsertDetected to each decision in order, in
+// one transaction (a page of items is one transaction, not one per
+// decision); a decision with JoinOnly only merges its sources and
+// participants into its thread's decision and never creates one. It
+// returns the ids of the decisions that changed.
+func (db *DB) UpsertDetectedMany(ctx context.Context, ds []*pmassist.Decision) ([]string, error) {
+	tenantID, err := pmassist.TenantRequired(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	prepared := make([]*pmassist.Decision, len(ds))
+	for i, d := range ds {
+		if prepared[i], err = prepareDetected(d, tenantID, now); err != nil {
+			return nil, err
+		}
+	}
+	var ids []string
+	err = db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+		ids = ids[:0]
+		for i, d := range ds {
+			out, changed, err := upsertDetected(tb, d, prepared[i], now)
+			if err != nil {
+				return err
+			}
+			if changed && !slices.Contains(ids, out.ID) {
+				ids = append(ids, out.ID)
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// prepareDetected normalizes a detected decision for storing; a join-only
+// one needs no title.
+func prepareDetected(d *pmassist.Decision, tenantID string, now time.Time) (*pmassist.Decision, error) {
+	if d == nil || d.ThreadKey == "" {
+		return nil, pmassist.FieldError(map[string]string{"thread_key": "required"})
+	}
+	in := *d
+	in.Origin = pmassist.OriginDetected
+	in.UserEdited = false
+	in.SupersededBy = ""
+	if d.JoinOnly {
+		in.Sources, in.Participants = nonNil(in.Sources), nonNil(in.Participants)
+		return &in, nil
+	}
+	return prepareDecision(&in, tenantID, now)
+}
+
+// upsertDetected is UpsertDetected inside a transaction; d is the caller's
+// decision, s its prepared form.
+func upsertDetected(tb *bolt.Bucket, d, s *pmassist.Decision, now time.Time) (*pmassist.Decision, bool, error) {
+	old, err := threadDecision(tb, s.ThreadKey)
+	if err != nil {
+		return nil, false, err
+	}
+	if old == nil {
+		if d.JoinOnly {
+			return nil, false, nil
+		}
+		if err := insertDecision(tb, s); err != nil {
+			return nil, false, err
+		}
+		return s, true, nil
+	}
+	next := *old
+	next.Sources = mergeSources(old.Sources, s.Sources)
+	next.Participants = mergeNames(old.Participants, s.Participants)
+	grew := len(next.Sources) != len(old.Sources) || len(next.Participants) != len(old.Participants)
+	var changed bool
+	if d.JoinOnly || old.UserEdited || old.Status == pmassist.DecisionRejected || old.Origin == pmassist.OriginManual {
+		changed = grew
+	} else {
+		next.Title, next.Summary, next.Confidence = s.Title, s.Summary, s.Confidence
+		next.Signals, next.DecidedBy = s.Signals, s.DecidedBy
+		if !d.DecidedAt.IsZero() {
+			next.DecidedAt = s.DecidedAt
+		}
+		changed = grew || next.Title != old.Title || next.Summary != old.Summary ||
+			next.Confidence != old.Confidence || !slices.Equal(next.Signals, old.Signals) ||
+			next.DecidedBy != old.DecidedBy || !next.DecidedAt.Equal(old.DecidedAt)
+	}
+	if !changed {
+		return old, false, nil
+	}
+	next.UpdatedAt = now
+	if oldKey, newKey := decisionTimeKey(old.DecidedAt, old.ID), decisionTimeKey(next.DecidedAt, next.ID); !bytes.Equal(oldKey, newKey) {
+		byTime := tb.Bucket(bucketDecisionsByTime)
+		if err := byTime.Delete(oldKey); err != nil {
+			return nil, false, err
+		}
+		if err := byTime.Put(newKey, nil); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := putJSON(tb.Bucket(bucketDecisions), []byte(next.ID), &next); err != nil {
+		return nil, false, err
+	}
+	return &next, true, nil
 }
 
 // mergeSources returns have followed by the sources of add it lacks, told

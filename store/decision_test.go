@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -521,5 +522,39 @@ func TestUpsertDetected(t *testing.T) {
 	}
 	if n := bucketLen(t, db, tenant.ID, bucketDecisionsByTime); n != 3 {
 		t.Errorf("%d time index entries, want 3", n)
+	}
+}
+
+func TestUpsertDetectedManyOneTransactionAndJoinOnly(t *testing.T) {
+	db := MustOpen(t)
+	tn := &pmassist.Tenant{Name: "A", Tier: pmassist.TierPro}
+	if err := db.CreateTenant(context.Background(), tn, &pmassist.User{Email: "a@x.test", Name: "U", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := pmassist.NewContextWithTenant(context.Background(), tn.ID)
+	_, before, _ := db.DataVersion()
+	ids, err := db.UpsertDetectedMany(ctx, []*pmassist.Decision{
+		{ThreadKey: "slack:C1:1", JoinOnly: true, Participants: []string{"Early"}},
+		{ThreadKey: "slack:C1:1", Title: "Use Postgres", Participants: []string{"Ada"}, DecidedAt: time.Now()},
+		{ThreadKey: "slack:C1:1", JoinOnly: true, Participants: []string{"Lin"}, Sources: []pmassist.DecisionSource{{ExternalID: "C1:2"}}},
+		{ThreadKey: "slack:C1:9", JoinOnly: true, Participants: []string{"Nobody"}},
+	})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("ids %v err %v", ids, err)
+	}
+	if _, after, _ := db.DataVersion(); after != before+1 {
+		t.Fatalf("%d transactions, want 1", after-before)
+	}
+	d, err := db.FindDecisionByThread(ctx, "slack:C1:1")
+	if err != nil || strings.Join(d.Participants, ",") != "Ada,Lin" || len(d.Sources) != 1 || d.Title != "Use Postgres" {
+		t.Fatalf("decision %+v %v", d, err)
+	}
+	if _, err := db.FindDecisionByThread(ctx, "slack:C1:9"); pmassist.ErrorCode(err) != pmassist.ENOTFOUND {
+		t.Fatal("a join-only detection created a decision")
+	}
+	// Running the same page again changes nothing.
+	if ids, _ := db.UpsertDetectedMany(ctx, []*pmassist.Decision{{ThreadKey: "slack:C1:1", JoinOnly: true, Participants: []string{"Lin"},
+		Sources: []pmassist.DecisionSource{{ExternalID: "C1:2"}}}}); len(ids) != 0 {
+		t.Fatalf("idempotent re-run changed %v", ids)
 	}
 }

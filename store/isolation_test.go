@@ -414,6 +414,18 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return nil
 		}, ""},
+		{"UpsertDetectedMany", " joining A's thread", func(ctx context.Context) error {
+			// A reply in B never joins A's decision of the same thread key.
+			ids, err := db.UpsertDetectedMany(ctx, []*pmassist.Decision{{ThreadKey: aDetected.ThreadKey, JoinOnly: true,
+				Participants: []string{"Mallory"}, Sources: []pmassist.DecisionSource{{Service: pmassist.ServiceSlack, ExternalID: "C1:9"}}}})
+			if err != nil {
+				return err
+			}
+			if slices.Contains(ids, aDetected.ID) {
+				return leak("decision", aDetected.ID)
+			}
+			return nil
+		}, ""},
 		{"ItemsUpdatedBetween", "", func(ctx context.Context) error {
 			list, err := db.ItemsUpdatedBetween(ctx, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 			for _, it := range list {

@@ -34,21 +34,25 @@ func NewDecisions(cfg DecisionsConfig) *Decisions {
 	return &Decisions{cfg: cfg}
 }
 
-// Process detects decisions in items of the context's tenant.
+// Process detects decisions in items of the context's tenant and stores
+// what it found in one transaction.
 func (d *Decisions) Process(ctx context.Context, items []*pmassist.Item) error {
 	cfg, err := d.cfg.Configs.TenantConfig(ctx)
 	if err != nil {
 		return err
 	}
-	var changed []string
+	var found []*pmassist.Decision
 	for _, it := range items {
-		id, err := d.processItem(ctx, it, cfg.Decisions)
-		if err != nil {
-			return err
+		if dec := d.detect(it, cfg.Decisions); dec != nil {
+			found = append(found, dec)
 		}
-		if id != "" {
-			changed = append(changed, id)
-		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	changed, err := d.cfg.Decisions.UpsertDetectedMany(ctx, found)
+	if err != nil {
+		return err
 	}
 	if d.cfg.Index != nil && len(changed) > 0 {
 		d.cfg.Index.QueueDecisions(ctx, changed...)
@@ -56,15 +60,22 @@ func (d *Decisions) Process(ctx context.Context, items []*pmassist.Item) error {
 	return nil
 }
 
-// processItem returns the id of a decision it created or changed.
-func (d *Decisions) processItem(ctx context.Context, it *pmassist.Item, cfg pmassist.DecisionConfig) (string, error) {
+// detect turns one item into what the store should do with it: the
+// decision of its thread, a reply that joins its thread's decision, or
+// nothing.
+func (d *Decisions) detect(it *pmassist.Item, cfg pmassist.DecisionConfig) *pmassist.Decision {
 	key := ThreadKey(it)
 	if key == "" || it.Author.Bot {
-		return "", nil
+		return nil
 	}
 	det := d.cfg.Detector.Detect(it, cfg)
 	if !det.IsDecision {
-		return d.joinThread(ctx, key, it)
+		// A reply adds its author and link to the thread's decision, if any.
+		if it.Service != pmassist.ServiceSlack || it.ThreadID == "" {
+			return nil
+		}
+		return &pmassist.Decision{ThreadKey: key, JoinOnly: true, Participants: participants(it),
+			Sources: []pmassist.DecisionSource{source(it)}}
 	}
 	dec := &pmassist.Decision{
 		ThreadKey: key, Title: det.Title, Summary: det.Summary, Status: pmassist.DecisionProposed,
@@ -74,33 +85,7 @@ func (d *Decisions) processItem(ctx context.Context, it *pmassist.Item, cfg pmas
 	if dec.Title == "" {
 		dec.Title = excerpt(it.Title+" "+it.Text, 120)
 	}
-	stored, changed, err := d.cfg.Decisions.UpsertDetected(ctx, dec)
-	if err != nil || !changed {
-		return "", err
-	}
-	return stored.ID, nil
-}
-
-// joinThread adds a non-decision reply's author and link to the decision of
-// its thread, if the thread has one.
-func (d *Decisions) joinThread(ctx context.Context, key string, it *pmassist.Item) (string, error) {
-	if it.Service != pmassist.ServiceSlack || it.ThreadID == "" {
-		return "", nil
-	}
-	existing, err := d.cfg.Decisions.FindDecisionByThread(ctx, key)
-	if pmassist.ErrorCode(err) == pmassist.ENOTFOUND {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	upd := *existing
-	upd.Participants = participants(it)
-	upd.Sources = []pmassist.DecisionSource{source(it)}
-	stored, changed, err := d.cfg.Decisions.UpsertDetected(ctx, &upd)
-	if err != nil || !changed {
-		return "", err
-	}
-	return stored.ID, nil
+	return dec
 }
 
 // ThreadKey names the conversation an item belongs to: a Slack thread (or

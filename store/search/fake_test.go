@@ -154,6 +154,10 @@ func (f *fakeStore) UpsertDetected(context.Context, *pmassist.Decision) (*pmassi
 	return nil, false, errFake
 }
 
+func (f *fakeStore) UpsertDetectedMany(context.Context, []*pmassist.Decision) ([]string, error) {
+	return nil, errFake
+}
+
 func (f *fakeStore) FindDecisionByThread(context.Context, string) (*pmassist.Decision, error) {
 	return nil, errFake
 }
