@@ -711,3 +711,29 @@ func TestMigration5_UpdatedIndexTeammatesStandups(t *testing.T) {
 		}
 	}
 }
+
+func TestMigration6_Notifications(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:5]); err != nil {
+		t.Fatal(err)
+	}
+	tenant := "t/" + pmassist.NewID()
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket([]byte(tenant))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(bdb, migrations); err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(tenant)).Bucket([]byte("notifications")) == nil {
+			t.Error("migration 6 did not create notifications in an existing tenant")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
