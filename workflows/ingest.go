@@ -187,6 +187,41 @@ func (in *Ingestor) fetch(ctx context.Context, job *pmassist.Job) (newItems, upd
 	if err != nil {
 		return 0, 0, err
 	}
+	// Fetching and storing overlap: a storer stores page n (and runs
+	// detection and indexing on it) while the source fetches page n+1.
+	// Pages are stored in order, each with its watermark; after a failed
+	// page (an error, the quota) nothing more is stored.
+	var (
+		mu       sync.Mutex
+		storeErr error
+	)
+	pages := make(chan pmassist.SourcePage, 1)
+	storerDone := make(chan struct{})
+	go func() {
+		defer close(storerDone)
+		for page := range pages {
+			mu.Lock()
+			failed := storeErr != nil
+			mu.Unlock()
+			if failed {
+				continue
+			}
+			res, err := in.cfg.Items.UpsertItems(ctx, page.Items, page.Watermark, period, quota)
+			if err == nil {
+				in.afterStore(ctx, page.Items)
+			}
+			mu.Lock()
+			newItems += res.New
+			updated += res.Updated
+			switch {
+			case err != nil:
+				storeErr = err
+			case res.QuotaReached:
+				storeErr = errQuota
+			}
+			mu.Unlock()
+		}
+	}()
 	err = src.Fetch(ctx, pmassist.FetchRequest{
 		Connection: conn, Config: cfg,
 		Watermark: func(ctx context.Context, resource string) (pmassist.Watermark, error) {
@@ -196,23 +231,31 @@ func (in *Ingestor) fetch(ctx context.Context, job *pmassist.Job) (newItems, upd
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			mu.Lock()
+			failed := storeErr
+			mu.Unlock()
+			if failed != nil {
+				return failed
+			}
 			for _, it := range page.Items {
 				it.ConnectionID = conn.ID
 			}
 			in.learnChannels(conn.ID, page.Items)
-			res, err := in.cfg.Items.UpsertItems(ctx, page.Items, page.Watermark, period, quota)
-			newItems += res.New
-			updated += res.Updated
-			if err != nil {
-				return err
+			select {
+			case pages <- page:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			in.afterStore(ctx, page.Items)
-			if res.QuotaReached {
-				return errQuota
-			}
-			return nil
 		},
 	})
+	close(pages)
+	<-storerDone
+	mu.Lock()
+	defer mu.Unlock()
+	if storeErr != nil && (err == nil || errors.Is(err, errQuota) || errors.Is(err, storeErr)) {
+		err = storeErr
+	}
 	return newItems, updated, err
 }
 
