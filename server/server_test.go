@@ -28,24 +28,6 @@ import (
 	"github.com/pmassist/pmassist/workflows"
 )
 
-// clock is a settable time source shared by a test and its server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a server on a real bbolt file, served by httptest, with the
 // Slack, Linear and GitHub stand-ins behind a real OAuth manager.
 type env struct {
@@ -53,7 +35,7 @@ type env struct {
 	db       *store.DB
 	srv      *Server
 	ts       *httptest.Server
-	clock    *clock
+	clock    *fake.Clock
 	ready    map[string]error
 	oauth    *oauth.Manager
 	ingestor *workflows.Ingestor
@@ -94,7 +76,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	e := &env{t: t, db: db, clock: fake.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	cfg := Config{BaseURL: "http://pm.test", Now: e.clock.Now, PasswordParams: password.Cheap,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, m := range mutate {

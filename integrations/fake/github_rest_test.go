@@ -45,7 +45,7 @@ func ghLinks(h http.Header) map[string]string {
 	return out
 }
 
-func newGitHubREST(t *testing.T) (*GitHub, string, string, *clock) {
+func newGitHubREST(t *testing.T) (*GitHub, string, string, *Clock) {
 	t.Helper()
 	clk := newClock()
 	g := NewGitHub(Options{ClientID: testClientID, ClientSecret: testClientSecret, Now: clk.Now})

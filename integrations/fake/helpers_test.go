@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,26 +22,6 @@ const (
 	testClientSecret = "s3cret/with+odd=chars"
 	testRedirect     = "http://127.0.0.1:8080/oauth/callback?from=test"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func serve(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
@@ -232,3 +211,5 @@ func checkSecrets(t *testing.T, issued []string, toks ...string) {
 		}
 	}
 }
+
+func newClock() *Clock { return NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)) }

@@ -44,7 +44,7 @@ func slackOK(t *testing.T, srv *httptest.Server, method, token string, params ur
 	return m
 }
 
-func newSlackAPI(t *testing.T) (*Slack, *httptest.Server, string, *clock) {
+func newSlackAPI(t *testing.T) (*Slack, *httptest.Server, string, *Clock) {
 	t.Helper()
 	clk := newClock()
 	s, srv, _ := newSlack(t, Options{Now: clk.Now})

@@ -15,24 +15,6 @@ import (
 	"github.com/pmassist/pmassist/integrations/fake"
 )
 
-// clock is the settable clock shared by the stand-in and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type wait struct {
 	d      time.Duration
 	reason string
@@ -43,7 +25,7 @@ type env struct {
 	t      *testing.T
 	gh     *fake.GitHub
 	srv    *httptest.Server
-	clock  *clock
+	clock  *fake.Clock
 	client *Client
 	token  string
 
@@ -60,7 +42,7 @@ func (s staticTokens) AccessToken(context.Context, string) (string, error) { ret
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)}}
+	e := &env{t: t, clock: fake.NewClock(time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC))}
 	e.gh = fake.NewGitHub(fake.Options{ClientID: "cid", ClientSecret: "secret", Now: e.clock.Now})
 	e.srv = httptest.NewServer(e.gh)
 	t.Cleanup(e.srv.Close)

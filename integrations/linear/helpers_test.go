@@ -14,24 +14,6 @@ import (
 	"github.com/pmassist/pmassist/integrations/fake"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // staticToken hands out one token and counts the asks.
 type staticToken struct {
 	mu    sync.Mutex
@@ -56,7 +38,7 @@ type wait struct {
 type env struct {
 	fake   *fake.Linear
 	srv    *httptest.Server
-	clock  *clock
+	clock  *fake.Clock
 	tokens *staticToken
 	client *Client
 	conn   *pmassist.Connection
@@ -68,7 +50,7 @@ type env struct {
 
 func newEnv(t *testing.T, pageSize int) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
+	e := &env{clock: fake.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))}
 	e.fake = fake.NewLinear(fake.Options{ClientID: "lin-client", ClientSecret: "lin-secret", Now: e.clock.Now})
 	e.srv = httptest.NewServer(e.fake)
 	t.Cleanup(e.srv.Close)

@@ -17,24 +17,6 @@ import (
 	"github.com/pmassist/pmassist/integrations/fake"
 )
 
-// clock is a settable test clock; the test Sleep advances it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // tokens hands out one token for one connection and counts the asks.
 type tokens struct {
 	mu     sync.Mutex
@@ -62,7 +44,7 @@ type env struct {
 	t      *testing.T
 	slack  *fake.Slack
 	srv    *httptest.Server
-	clock  *clock
+	clock  *fake.Clock
 	tokens *tokens
 	conn   *pmassist.Connection
 	logs   *syncBuffer
@@ -93,7 +75,7 @@ func (s *syncBuffer) String() string {
 // so the seed covers the five weekdays before) with a connection to it.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 4, 9, 0, 0, 0, time.UTC)}
+	clk := fake.NewClock(time.Date(2026, 11, 4, 9, 0, 0, 0, time.UTC))
 	s := fake.NewSlack(fake.Options{ClientID: "slack-client", ClientSecret: "slack-secret", Now: clk.Now})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
