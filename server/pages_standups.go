@@ -89,12 +89,7 @@ func (s *Server) standupsPage(w http.ResponseWriter, r *http.Request, id *identi
 	if err != nil {
 		return nil, err
 	}
-	loc := cfg.Location()
-	now := s.now().In(loc)
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -1)
-	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
-		day = day.AddDate(0, 0, -1)
-	}
+	day := pmassist.DefaultStandupDate(s.now(), cfg.Location(), cfg.Standup.Weekdays)
 	page.GenerateDate = day.Format("2006-01-02")
 	page.CanDeliver, page.DeliveryNote = s.deliveryAllowed(ctx, id)
 	return page, nil

@@ -22,7 +22,7 @@ import (
 type StandupInput struct {
 	// Date is the day reported: its own year, month and day name the
 	// calendar day in Location (as time.Parse("2006-01-02", …) or
-	// DefaultStandupDate give it).
+	// pmassist.DefaultStandupDate gives it).
 	Date     time.Time
 	Location *time.Location // nil: UTC
 	// Items are the items updated in the day's window; more do no harm.
@@ -59,69 +59,7 @@ func StandupWindow(date time.Time, loc *time.Location) (from, to time.Time) {
 		loc = time.UTC
 	}
 	y, m, d := date.Date()
-	return suDayStart(y, m, d, loc), suDayStart(y, m, d+1, loc)
-}
-
-// suDayStart is the first instant of a calendar day in loc.
-func suDayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
-	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // normalised (d may overflow)
-	day := func(x time.Time) time.Time {
-		yy, mm, dd := x.In(loc).Date()
-		return time.Date(yy, mm, dd, 0, 0, 0, 0, time.UTC)
-	}
-	if day(t).Equal(want) && day(t.Add(-time.Nanosecond)).Before(want) {
-		return t
-	}
-	// Midnight fell in a clock change: search for the day's first instant.
-	lo, hi := t.Add(-4*time.Hour), t.Add(4*time.Hour)
-	if !day(lo).Before(want) || day(hi).Before(want) {
-		return t
-	}
-	for hi.Sub(lo) > time.Nanosecond {
-		mid := lo.Add(hi.Sub(lo) / 2)
-		if day(mid).Before(want) {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi
-}
-
-// DefaultStandupDate is the day a standup run at now reports: the previous
-// working day in loc. Working days are weekdays (1 = Monday … 7 = Sunday);
-// none configured means Monday to Friday, so that on a Monday, Saturday or
-// Sunday it is the Friday before. The result is the day's first instant in
-// loc.
-func DefaultStandupDate(now time.Time, loc *time.Location, weekdays []int) time.Time {
-	if loc == nil {
-		loc = time.UTC
-	}
-	work := [8]bool{}
-	anyDay := false
-	for _, w := range weekdays {
-		if w >= 1 && w <= 7 {
-			work[w], anyDay = true, true
-		}
-	}
-	if !anyDay {
-		for w := 1; w <= 5; w++ {
-			work[w] = true
-		}
-	}
-	y, m, d := now.In(loc).Date()
-	for back := 1; back <= 7; back++ {
-		day := time.Date(y, m, d-back, 12, 0, 0, 0, time.UTC)
-		wd := int(day.Weekday())
-		if wd == 0 {
-			wd = 7
-		}
-		if work[wd] {
-			return suDayStart(day.Year(), day.Month(), day.Day(), loc)
-		}
-	}
-	return suDayStart(y, m, d-1, loc) // not reached: some day of a week works
+	return pmassist.DayStart(y, m, d, loc), pmassist.DayStart(y, m, d+1, loc)
 }
 
 // ComposeStandup composes the standup of in.Date. It is pure and

@@ -498,7 +498,7 @@ func TestStandupDefaultDate(t *testing.T) {
 		{"invalid days ignored", time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), time.UTC, []int{0, 9}, day(27)},
 	}
 	for _, c := range cases {
-		got := DefaultStandupDate(c.now, c.loc, c.weekdays)
+		got := pmassist.DefaultStandupDate(c.now, c.loc, c.weekdays)
 		if got.Format("2006-01-02") != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got.Format("2006-01-02 Mon"), c.want)
 		}

@@ -66,7 +66,7 @@ func (s *Standups) Generate(ctx context.Context, date string, deliver bool) (*pm
 	loc := cfg.Location()
 	var day time.Time
 	if date == "" {
-		day = DefaultStandupDate(s.cfg.Now(), loc, cfg.Standup.Weekdays)
+		day = pmassist.DefaultStandupDate(s.cfg.Now(), loc, cfg.Standup.Weekdays)
 	} else if day, err = time.ParseInLocation("2006-01-02", date, loc); err != nil {
 		return nil, pmassist.FieldError(map[string]string{"date": "a date such as 2026-11-27"})
 	}
