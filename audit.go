@@ -29,6 +29,9 @@ const (
 	AuditDecisionsExported     = "decisions.exported"
 	AuditPersonLinked          = "person.linked"
 	AuditPersonUnlinked        = "person.unlinked"
+	AuditTierChanged           = "billing.tier_changed"
+	AuditConnectionPaused      = "connection.paused"
+	AuditConnectionResumed     = "connection.resumed"
 )
 
 // AuditEvent records who changed what in a tenant.

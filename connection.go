@@ -68,6 +68,10 @@ type Connection struct {
 	LastError     string     `json:"last_error"`
 	// OwnApp is set when the tenant's own OAuth app authorized it.
 	OwnApp bool `json:"own_app"`
+	// Paused is set while the connection is over the plan's integration
+	// limit (after a downgrade): nothing is ingested, nothing is deleted.
+	Paused   bool       `json:"paused"`
+	PausedAt *time.Time `json:"paused_at,omitempty"`
 }
 
 // Token is an OAuth token pair in plaintext. It exists only inside the OAuth
@@ -111,6 +115,9 @@ type ConnectionUpdate struct {
 	NextRefreshAt    **time.Time
 	LastSyncAt       *time.Time
 	LastError        *string
+	// Paused pauses (true) or resumes (false) the connection; PausedAt is
+	// set with it.
+	Paused *bool
 }
 
 // ConnectionService stores connections and their sealed tokens. All calls

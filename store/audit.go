@@ -29,22 +29,34 @@ func (db *DB) CreateAuditEvent(ctx context.Context, e *pmassist.AuditEvent) erro
 	if _, err := pmassist.TenantRequired(ctx); err != nil {
 		return err
 	}
+	prepareAuditEvent(e, time.Now())
+	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+		return putAuditEvent(tb, e)
+	})
+}
+
+// prepareAuditEvent gives a new event its id and, when it has none, the
+// time now, in UTC.
+func prepareAuditEvent(e *pmassist.AuditEvent, now time.Time) {
 	if e.ID == "" {
 		e.ID = pmassist.NewID()
 	}
 	if e.At.IsZero() {
-		e.At = time.Now()
+		e.At = now
 	}
 	e.At = e.At.UTC()
-	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
-		b := tb.Bucket(bucketAudit)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		key := append(u64(uint64(e.At.UnixNano())), u64(seq)...)
-		return putJSON(b, key, e)
-	})
+}
+
+// putAuditEvent appends a prepared event to the log of the tenant bucket tb,
+// inside the caller's transaction.
+func putAuditEvent(tb *bolt.Bucket, e *pmassist.AuditEvent) error {
+	b := tb.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	key := append(u64(uint64(e.At.UnixNano())), u64(seq)...)
+	return putJSON(b, key, e)
 }
 
 // ListAuditEvents returns a page of the context tenant's events, newest

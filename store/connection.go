@@ -28,8 +28,9 @@ type sealedToken struct {
 // context's tenant with its sealed token. Authorizing a workspace the tenant
 // already holds re-authorizes that connection: it keeps its id and
 // connected time (and so its ingested data), takes the new details and
-// token, and its health starts over as connected. On success *c is the
-// stored record.
+// token, and its health starts over as connected. A paused connection stays
+// paused (with its PausedAt): pausing follows the plan, not the token. On
+// success *c is the stored record.
 func (db *DB) SaveConnection(ctx context.Context, c *pmassist.Connection, tok pmassist.Token) (bool, error) {
 	tenantID, err := pmassist.TenantRequired(ctx)
 	if err != nil {
@@ -72,6 +73,7 @@ func (db *DB) SaveConnection(ctx context.Context, c *pmassist.Connection, tok pm
 			stored.RefreshFailures = 0
 			stored.NextRefreshAt = nil
 			stored.LastError = ""
+			// Paused and PausedAt stay as they were.
 		} else {
 			created = true
 			nc := *c
@@ -136,7 +138,8 @@ func (db *DB) ListConnections(ctx context.Context) ([]*pmassist.Connection, erro
 }
 
 // UpdateConnection applies the non-nil fields of upd to a connection of the
-// context's tenant.
+// context's tenant. Pausing a paused connection keeps the time it was first
+// paused; resuming clears it.
 func (db *DB) UpdateConnection(ctx context.Context, id string, upd pmassist.ConnectionUpdate) (*pmassist.Connection, error) {
 	if _, err := pmassist.TenantRequired(ctx); err != nil {
 		return nil, err
@@ -180,6 +183,14 @@ func (db *DB) UpdateConnection(ctx context.Context, id string, upd pmassist.Conn
 		}
 		if upd.LastError != nil {
 			c.LastError = *upd.LastError
+		}
+		if upd.Paused != nil {
+			if !*upd.Paused {
+				c.Paused, c.PausedAt = false, nil
+			} else if !c.Paused || c.PausedAt == nil {
+				now := time.Now().UTC()
+				c.Paused, c.PausedAt = true, &now
+			}
 		}
 		return putJSON(tb.Bucket(bucketConnections), []byte(id), c)
 	})

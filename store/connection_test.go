@@ -225,6 +225,81 @@ func TestConnections_ListUpdateDelete(t *testing.T) {
 	}
 }
 
+func TestUpdateConnection_PauseResume(t *testing.T) {
+	db := MustOpen(t)
+	tenant, _ := mustTenant(t, db, "Acme", "owner@example.com")
+	ctx := tenantCtx(tenant.ID)
+	c := mustConnection(t, db, ctx, pmassist.ServiceSlack, "T1", pmassist.Token{AccessToken: "first"})
+	if c.Paused || c.PausedAt != nil {
+		t.Fatalf("new connection paused: %+v", c)
+	}
+	update := func(upd pmassist.ConnectionUpdate) *pmassist.Connection {
+		t.Helper()
+		got, err := db.UpdateConnection(ctx, c.ID, upd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := db.FindConnection(ctx, c.ID)
+		if err != nil || stored.Paused != got.Paused || !equalTimePtr(stored.PausedAt, got.PausedAt) {
+			t.Fatalf("stored %+v, %v; returned %+v", stored, err, got)
+		}
+		return got
+	}
+
+	before := time.Now().UTC()
+	got := update(pmassist.ConnectionUpdate{Paused: ptr(true)})
+	if !got.Paused || got.PausedAt == nil || got.PausedAt.Before(before) || got.PausedAt.After(time.Now()) || got.PausedAt.Location() != time.UTC {
+		t.Fatalf("paused connection %+v", got)
+	}
+	pausedAt := *got.PausedAt
+
+	// Pausing again keeps the first time; other updates leave the pause.
+	time.Sleep(time.Millisecond)
+	if got = update(pmassist.ConnectionUpdate{Paused: ptr(true)}); !got.Paused || !got.PausedAt.Equal(pausedAt) {
+		t.Errorf("paused again: %+v, want paused at %v", got, pausedAt)
+	}
+	if got = update(pmassist.ConnectionUpdate{Status: ptr(pmassist.ConnectionNeedsReauth)}); !got.Paused || !got.PausedAt.Equal(pausedAt) {
+		t.Errorf("after a status update: %+v", got)
+	}
+
+	// Re-authorizing the workspace keeps the pause.
+	again := &pmassist.Connection{Service: pmassist.ServiceSlack, WorkspaceID: "T1", WorkspaceName: "Acme"}
+	if created, err := db.SaveConnection(ctx, again, pmassist.Token{AccessToken: "second"}); err != nil || created {
+		t.Fatalf("re-authorize: %v, %v", created, err)
+	}
+	if again.ID != c.ID || again.Status != pmassist.ConnectionConnected || !again.Paused || again.PausedAt == nil || !again.PausedAt.Equal(pausedAt) {
+		t.Errorf("re-authorized connection %+v, want it paused at %v", again, pausedAt)
+	}
+	if stored, err := db.FindConnection(ctx, c.ID); err != nil || !stored.Paused || !stored.PausedAt.Equal(pausedAt) {
+		t.Errorf("stored after re-authorize %+v, %v", stored, err)
+	}
+
+	// Resuming clears the time; resuming again changes nothing.
+	for range 2 {
+		if got = update(pmassist.ConnectionUpdate{Paused: ptr(false)}); got.Paused || got.PausedAt != nil {
+			t.Errorf("resumed connection %+v", got)
+		}
+	}
+	// A re-authorized running connection stays running.
+	if _, err := db.SaveConnection(ctx, &pmassist.Connection{Service: pmassist.ServiceSlack, WorkspaceID: "T1"}, pmassist.Token{AccessToken: "third"}); err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := db.FindConnection(ctx, c.ID); err != nil || stored.Paused || stored.PausedAt != nil {
+		t.Errorf("stored after re-authorizing a running connection %+v, %v", stored, err)
+	}
+	// Pausing anew takes a new time.
+	if got = update(pmassist.ConnectionUpdate{Paused: ptr(true)}); !got.Paused || got.PausedAt == nil || !got.PausedAt.After(pausedAt) {
+		t.Errorf("paused anew: %+v, want after %v", got, pausedAt)
+	}
+}
+
+func equalTimePtr(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
 func TestStoreRefreshedToken(t *testing.T) {
 	db := MustOpen(t)
 	tenant, _ := mustTenant(t, db, "Acme", "owner@example.com")

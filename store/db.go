@@ -15,6 +15,9 @@
 //	invitation_hashes/           <hash> -> "<tenant id>/<invitation id>"
 //	webhook_deliveries/          <service> ":" <delivery id> -> 8-byte BE unix seconds first seen
 //	webhook_delivery_times/      <8-byte BE unix seconds><service> ":" <delivery id> -> nil   (pruning order)
+//	billing_events/              <Stripe event id> -> 8-byte BE unix seconds first seen   (kept 30 days)
+//	billing_event_times/         <8-byte BE unix seconds><Stripe event id> -> nil   (pruning order)
+//	stripe_customers/            <Stripe customer id> -> tenant id
 //	t/<tenant id>                (one TOP-LEVEL bucket per tenant; bucket name is "t/" + id)
 //	   "tenant" (key)            -> Tenant JSON
 //	   members/                  <user id> -> Membership JSON
@@ -43,6 +46,7 @@
 //	   standups_by_date/         <date "2006-01-02"> -> standup id   (one standup per date; newest first listing)
 //	   notifications/            <event key> -> 8-byte BE unix seconds   (emails already sent, once per event)
 //	   "config" (key)            -> TenantConfig JSON
+//	   "billing" (key)           -> BillingState JSON   (absent until billing first touches the tenant)
 //
 // items_by_time lets the item list, the per-day chart and the cursor of a
 // page work from keys alone: the chart and the service filter never decode
@@ -62,6 +66,11 @@
 // never enters the file (see vault.go for the format). They are bound to the
 // tenant and record they are stored at, so one copied elsewhere does not
 // open. The key checks let Open refuse a wrong master key up front.
+//
+// stripe_customers leads the customer id a Stripe event names to the tenant
+// whose billing state last named it. UpdateBilling maintains it in the
+// transaction that changes the state, dropping an id the tenant no longer
+// names (unless another tenant has taken it since).
 //
 // Each tenant gets its own top-level bucket so that a tenant-scoped call can
 // only reach its tenant's records by construction: it resolves "t/<id>" from

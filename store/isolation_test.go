@@ -85,6 +85,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	aBilling := pmassist.BillingState{CustomerID: "cus_A", SubscriptionID: "sub_A", Status: pmassist.StripeActive,
+		SubscribedTier: pmassist.TierPro, AppliedTier: pmassist.TierPro}
+	if _, err := db.UpdateBilling(actx, "evt_A", func(t *pmassist.Tenant, b *pmassist.BillingState) (*pmassist.AuditEvent, error) {
+		*b = aBilling
+		t.Tier = pmassist.TierPro
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// leak turns a listing that contains one of A's ids into an error.
 	leak := func(what, id string) error { return fmt.Errorf("%s %s of tenant A is visible", what, id) }
 	n := 0
@@ -528,6 +538,29 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := db.UpdateDeliveries(ctx, aStandup.ID, nil)
 			return err
 		}, pmassist.ENOTFOUND},
+		{"BillingState", "", func(ctx context.Context) error {
+			bs, err := db.BillingState(ctx)
+			if err == nil && (bs.CustomerID == aBilling.CustomerID || bs.SubscriptionID == aBilling.SubscriptionID) {
+				return leak("billing state of", a.ID)
+			}
+			return err
+		}, ""},
+		{"UpdateBilling", "", func(ctx context.Context) error {
+			// fn sees B's tenant and state, and its changes stay in B.
+			var leaked error
+			_, err := db.UpdateBilling(ctx, unique(), func(t *pmassist.Tenant, bs *pmassist.BillingState) (*pmassist.AuditEvent, error) {
+				if t.ID == a.ID || bs.CustomerID == aBilling.CustomerID || bs.SubscriptionID == aBilling.SubscriptionID {
+					leaked = leak("billing of", a.ID)
+				}
+				t.ID, t.Tier = a.ID, pmassist.TierEnterprise
+				bs.CustomerID, bs.SubscriptionID, bs.Status = unique(), unique(), pmassist.StripeCanceled
+				return &pmassist.AuditEvent{Actor: "b", Action: "b.billing", Target: "b-billing"}, nil
+			})
+			if leaked != nil {
+				return leaked
+			}
+			return err
+		}, ""},
 	}
 
 	covered := map[string]bool{}
@@ -624,6 +657,19 @@ func TestTenantIsolation(t *testing.T) {
 	if list, _, err := db.ListStandups(actx, "", 0); err != nil || len(list) != 1 || list[0].ID != aStandup.ID {
 		t.Errorf("A's standups now %+v, %v", list, err)
 	}
+	if bs, err := db.BillingState(actx); err != nil || bs.CustomerID != aBilling.CustomerID || bs.SubscriptionID != aBilling.SubscriptionID ||
+		bs.Status != aBilling.Status || bs.SubscribedTier != aBilling.SubscribedTier {
+		t.Errorf("A's billing state now %+v, %v; want %+v", bs, err, aBilling)
+	}
+	if at, err := db.FindTenantByID(context.Background(), a.ID); err != nil || at.Tier != pmassist.TierPro || at.Name != "A" {
+		t.Errorf("A's tenant now %+v, %v", at, err)
+	}
+	if id, err := db.TenantByCustomer(context.Background(), aBilling.CustomerID); err != nil || id != a.ID {
+		t.Errorf("A's customer now leads to %q, %v", id, err)
+	}
+	if bt, err := db.FindTenantByID(context.Background(), b.ID); err != nil || bt.Tier != pmassist.TierEnterprise {
+		t.Errorf("B's tenant %+v, %v; want B's billing update applied to B", bt, err)
+	}
 }
 
 // tenantScopedMethods lists the methods of the tenant-scoped interfaces,
@@ -638,6 +684,10 @@ func tenantScopedMethods() []string {
 		"ListAllConnections":   true,
 		"ListRecentJobs":       true,
 		"FailInterruptedJobs":  true,
+		// Billing finds the tenant of a Stripe event from the event.
+		"RecordBillingEvent": true,
+		"TenantByCustomer":   true,
+		"ListBilledTenants":  true,
 	}
 	var names []string
 	for _, it := range []reflect.Type{
@@ -654,6 +704,7 @@ func tenantScopedMethods() []string {
 		reflect.TypeFor[pmassist.ItemsUpdated](),
 		reflect.TypeFor[pmassist.TeammateService](),
 		reflect.TypeFor[pmassist.StandupService](),
+		reflect.TypeFor[pmassist.BillingStore](),
 	} {
 		for m := range it.Methods() {
 			if !notScoped[m.Name] {

@@ -106,6 +106,20 @@ var migrations = []migration{
 			return createInTenants(tx, "notifications")
 		},
 	},
+	{
+		version: 7,
+		name:    "billing events and Stripe customers",
+		up: func(tx *bolt.Tx) error {
+			// Global buckets only: a tenant's billing state is a key of its
+			// bucket, read as the zero value while absent.
+			for _, name := range []string{"billing_events", "billing_event_times", "stripe_customers"} {
+				if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	},
 }
 
 // indexItemsByUpdated files every item of a tenant bucket in

@@ -64,7 +64,8 @@ func TestOpen_NewFileAtLatestVersion(t *testing.T) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketUsersByEmail, bucketUserTenants,
 			bucketSessions, bucketAPITokenHashes, bucketInvitationHashes,
-			bucketWebhookDeliveries, bucketWebhookDeliveryTimes} {
+			bucketWebhookDeliveries, bucketWebhookDeliveryTimes,
+			bucketBillingEvents, bucketBillingEventTimes, bucketStripeCustomers} {
 			if tx.Bucket(name) == nil {
 				t.Errorf("bucket %s missing", name)
 			}
@@ -735,5 +736,100 @@ func TestMigration6_Notifications(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigration7_Billing upgrades a file written at version 6, with a tenant
+// in it, and checks that the file gains the billing buckets and that billing
+// works in the old tenant, whose state is absent until first written.
+func TestMigration7_Billing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pmassist.db")
+	bdb := openBolt(t, path)
+	if err := migrate(bdb, migrations[:6]); err != nil {
+		t.Fatal(err)
+	}
+	tenant := &pmassist.Tenant{ID: pmassist.NewID(), Name: "Old", Tier: pmassist.TierFree, CreatedAt: time.Now().UTC()}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		// A tenant as version 6 made it, spelled out.
+		tb, err := tx.CreateBucket([]byte("t/" + tenant.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"members", "api_tokens", "invitations", "audit",
+			"connections", "connection_workspaces", "connection_tokens", "oauth_apps",
+			"items", "items_by_external", "items_by_time", "watermarks", "usage", "jobs", "jobs_active",
+			"decisions", "decisions_by_time", "decisions_by_thread",
+			"items_by_updated", "teammates", "teammate_identities", "teammate_emails", "standups", "standups_by_date",
+			"notifications"} {
+			if _, err := tb.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return putJSON(tb, []byte("tenant"), tenant)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.View(func(tx *bolt.Tx) error {
+		if v, err := schemaVersion(tx); err != nil || v != 6 {
+			t.Fatalf("test file at version %d, %v; want 6", v, err)
+		}
+		for _, name := range []string{"billing_events", "billing_event_times", "stripe_customers"} {
+			if tx.Bucket([]byte(name)) != nil {
+				t.Fatalf("the version-6 file already has %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, Options{NoSync: true, Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(); err != nil || v < 7 {
+		t.Errorf("schema version %d, %v; want at least 7", v, err)
+	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range []string{"billing_events", "billing_event_times", "stripe_customers"} {
+			if tx.Bucket([]byte(name)) == nil {
+				t.Errorf("migrated file lacks %s", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := pmassist.NewContextWithTenant(context.Background(), tenant.ID)
+	if b, err := db.BillingState(ctx); err != nil || !reflect.DeepEqual(*b, pmassist.BillingState{}) {
+		t.Errorf("billing state of a migrated tenant %+v, %v", b, err)
+	}
+	applied, err := db.UpdateBilling(ctx, "evt_1", func(t *pmassist.Tenant, b *pmassist.BillingState) (*pmassist.AuditEvent, error) {
+		b.CustomerID, b.SubscriptionID, b.Status, b.SubscribedTier = "cus_1", "sub_1", pmassist.StripeActive, pmassist.TierPro
+		t.Tier = pmassist.TierPro
+		return &pmassist.AuditEvent{Actor: "system", Action: "billing.test"}, nil
+	})
+	if err != nil || !applied {
+		t.Fatalf("billing update of a migrated tenant: %v, %v", applied, err)
+	}
+	if id, err := db.TenantByCustomer(context.Background(), "cus_1"); err != nil || id != tenant.ID {
+		t.Errorf("customer of a migrated tenant leads to %q, %v", id, err)
+	}
+	if ids, err := db.ListBilledTenants(context.Background()); err != nil || !slices.Equal(ids, []string{tenant.ID}) {
+		t.Errorf("billed tenants %v, %v", ids, err)
+	}
+	if first, err := db.RecordBillingEvent(context.Background(), "evt_1"); err != nil || first {
+		t.Errorf("recording an applied event in a migrated file: %v, %v", first, err)
+	}
+	if got, err := db.FindTenantByID(context.Background(), tenant.ID); err != nil || got.Name != "Old" || got.Tier != pmassist.TierPro {
+		t.Errorf("tenant after migration: %+v, %v", got, err)
 	}
 }
