@@ -1,15 +1,16 @@
 // Package fake holds the built-in stand-ins for the outside services PM
-// Assistant connects: Slack, Linear and GitHub. Each is an http.Handler that
+// Assistant connects: Slack, Linear, GitHub and Stripe. Each is an http.Handler that
 // speaks the providers' real wire formats, errors included (see
 // spec/providers.md), so that what passes against a stand-in works against
 // the real service. Tests serve them with httptest; `pmassist demo` serves
 // them on loopback.
 //
-// Each stand-in is an OAuth 2 authorization server (authorize with a consent
+// Each integration stand-in is an OAuth 2 authorization server (authorize with a consent
 // page, code exchange, rotating refresh tokens, revocation) plus the
 // provider's identity call. The shared OAuth machinery lives in oauthServer;
 // every provider keeps its own file and route table so that further APIs
-// (ingestion) can be added beside the existing ones.
+// (ingestion) can be added beside the existing ones. The Stripe stand-in
+// (stripe.go) is billing's API only, authenticated by a secret key.
 //
 // All state is in memory and every method is safe for concurrent use.
 package fake
