@@ -10,7 +10,7 @@ import (
 
 func TestPagesListsEveryPage(t *testing.T) {
 	tpl := mustNew(t)
-	want := []string{"dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "people", "search", "settings", "setup", "signup", "standup", "standups", "tokens"}
+	want := []string{"billing", "dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "people", "search", "settings", "setup", "signup", "standup", "standups", "tokens"}
 	if got := tpl.Pages(); !slices.Equal(got, want) {
 		t.Fatalf("Pages() = %v, want %v", got, want)
 	}
@@ -74,6 +74,8 @@ func ptr(v any) any {
 	case StandupPage:
 		return &v
 	case PeoplePage:
+		return &v
+	case BillingPage:
 		return &v
 	case ErrorPage:
 		return &v

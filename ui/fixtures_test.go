@@ -234,6 +234,7 @@ func filled(s string) map[string]any {
 	peoplePage.Active = "people"
 
 	return map[string]any{
+		"billing":   billingFixture(s),
 		"standups":  standupsPage,
 		"standup":   standupPage,
 		"people":    peoplePage,
@@ -301,6 +302,7 @@ func zero() map[string]any {
 		"standups":         StandupsPage{},
 		"standup":          StandupPage{},
 		"people":           PeoplePage{},
+		"billing":          BillingPage{},
 		"error":            ErrorPage{},
 	}
 }
@@ -457,4 +459,59 @@ func peopleFixture(s string) []PersonRow {
 		{ID: "p3", Identities: []IdentityRow{{Service: s, ExternalID: s}}},
 		{ID: "p4", Name: s},
 	}
+}
+
+// plansFixture is the plan comparison as the server builds it from
+// pmassist.Plans, with current the tier in use; every plan above it may be
+// upgraded to unless subscribed.
+func plansFixture(current string, subscribed bool) []PlanCard {
+	cards := []PlanCard{
+		{Tier: "free", Name: "Free", PriceUSD: 0, Integrations: 1, ItemsPerMonth: 100, RatePerMinute: 60,
+			Features: []string{"Standups and decisions on demand"}},
+		{Tier: "pro", Name: "Pro", PriceUSD: 29, Integrations: -1, ItemsPerMonth: -1, RatePerMinute: 600,
+			Features: []string{"Standups and decisions on demand", "Scheduled standups with Slack and email delivery"}},
+		{Tier: "enterprise", Name: "Enterprise", PriceUSD: 99, Integrations: -1, ItemsPerMonth: -1, RatePerMinute: 3000,
+			Features: []string{"Everything in Pro", "Your own OAuth apps", "Custom detection rules", "Audit log export"}},
+	}
+	above := false
+	for i := range cards {
+		if cards[i].Tier == current {
+			cards[i].Current = true
+			above = true
+			continue
+		}
+		cards[i].CanUpgrade = above && !subscribed
+	}
+	return cards
+}
+
+// billingFixture is the billing page with s in every text field and every
+// part switched on: an owner in the grace period of a subscription, with
+// paused connections, a failed checkout and a plan named s.
+func billingFixture(s string) BillingPage {
+	plans := plansFixture("pro", false)
+	plans = append(plans, PlanCard{Tier: s, Name: s, PriceUSD: 1200, Integrations: 5, ItemsPerMonth: 10000,
+		RatePerMinute: 1, Features: []string{s}, CanUpgrade: true})
+	p := BillingPage{
+		Layout:            layout(s),
+		Enabled:           true,
+		IsOwner:           true,
+		Tier:              s,
+		Status:            s,
+		CurrentPeriodEnd:  s,
+		CancelAtPeriodEnd: true,
+		GraceUntil:        s,
+		HasSubscription:   true,
+		ItemsUsed:         80,
+		ItemsLimit:        100,
+		IntegrationsUsed:  1,
+		IntegrationsLimit: 1,
+		RatePerMinute:     600,
+		Period:            s,
+		PausedConnections: 2,
+		Plans:             plans,
+		Error:             s,
+	}
+	p.Active = "billing"
+	return p
 }

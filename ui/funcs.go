@@ -74,6 +74,8 @@ func (t *Templates) funcs() template.FuncMap {
 		"undelivered":     undelivered,
 		"identityLabel":   identityLabel,
 		"otherIdentities": otherIdentities,
+
+		"limitText": limitText,
 	}
 }
 

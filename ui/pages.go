@@ -383,6 +383,42 @@ type PeoplePage struct {
 	CanEdit bool // owner/admin may link and unlink
 }
 
+// BillingPage shows the tenant's plan, usage and subscription (product.md §7).
+// Owners of a tenant with billing enabled get the forms
+// POST /billing/checkout (tier) on each plan card that may be upgraded to and
+// POST /billing/portal (no fields) to manage the subscription or update the
+// payment method; both carry csrf_token.
+type BillingPage struct {
+	Layout
+	Enabled                             bool   // Stripe configured; false: "billing is managed by your operator"
+	IsOwner                             bool   // only owners see the upgrade/manage buttons
+	Tier                                string // effective tier: free, pro, enterprise
+	Status                              string // "none", "active", "past_due", "canceled", … (Stripe status)
+	CurrentPeriodEnd                    string // formatted date or ""
+	CancelAtPeriodEnd                   bool
+	GraceUntil                          string // formatted date or "" — when set, show a grace-period banner
+	HasSubscription                     bool   // a live subscription exists: show "Manage billing" (portal) instead of checkout
+	ItemsUsed, ItemsLimit               int    // limit -1 = unlimited
+	IntegrationsUsed, IntegrationsLimit int
+	RatePerMinute                       int
+	Period                              string // "2026-11"
+	PausedConnections                   int    // connections paused because they exceed the plan
+	Plans                               []PlanCard
+	Error                               string // e.g. a failed checkout start, shown as an alert
+}
+
+// PlanCard is one column of the plan comparison.
+type PlanCard struct {
+	Tier, Name    string // "pro", "Pro"
+	PriceUSD      int
+	Integrations  int // -1 unlimited
+	ItemsPerMonth int // -1 unlimited
+	RatePerMinute int
+	Features      []string // human sentences, e.g. "Scheduled standups with Slack and email delivery"
+	Current       bool
+	CanUpgrade    bool // show an "Upgrade to Pro" button (POST /billing/checkout, field tier)
+}
+
 // ErrorPage explains an error. It uses the signed-in layout when UserName is
 // set and the anonymous one otherwise.
 type ErrorPage struct {
@@ -411,5 +447,6 @@ var pageData = map[string]any{
 	"standups":         StandupsPage{},
 	"standup":          StandupPage{},
 	"people":           PeoplePage{},
+	"billing":          BillingPage{},
 	"error":            ErrorPage{},
 }
