@@ -432,6 +432,12 @@ func (c Config) Send(ctx context.Context, m Message) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := c.send(ctx, ep, msg); err != nil {
+		// The connection's deadline is the context's: when it fired, the
+		// context's own timer may not have yet — wait for it (it is due),
+		// so a timeout is always reported as the context's.
+		if dl, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(dl) {
+			<-ctx.Done()
+		}
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
