@@ -14,6 +14,9 @@ type DecisionsConfig struct {
 	Detector  pmassist.Detector
 	Decisions pmassist.DecisionService
 	Configs   pmassist.TenantConfigService
+	// Tenants gates the tenant's own phrases by plan (custom detection
+	// rules are an enterprise feature); nil applies them unconditionally.
+	Tenants pmassist.TenantService
 	// Index is told about new and changed decisions; nil: no index.
 	Index  pmassist.Indexer
 	Logger *slog.Logger
@@ -40,6 +43,17 @@ func (d *Decisions) Process(ctx context.Context, items []*pmassist.Item) error {
 	cfg, err := d.cfg.Configs.TenantConfig(ctx)
 	if err != nil {
 		return err
+	}
+	if d.cfg.Tenants != nil && len(cfg.Decisions.Phrases) > 0 {
+		t, err := d.cfg.Tenants.FindTenantByID(ctx, pmassist.TenantIDFromContext(ctx))
+		if err != nil {
+			return err
+		}
+		// Kept in the settings after a downgrade, applied only while the
+		// plan includes them.
+		if !pmassist.PlanFor(t.Tier).Has(pmassist.FeatureCustomRules) {
+			cfg.Decisions.Phrases = nil
+		}
 	}
 	var found []*pmassist.Decision
 	for _, it := range items {

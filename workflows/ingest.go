@@ -134,6 +134,9 @@ func (in *Ingestor) begin(ctx context.Context, connID, trigger string) (*pmassis
 	if err != nil {
 		return nil, false, err
 	}
+	if conn.Paused {
+		return nil, false, errPaused(conn)
+	}
 	active, ok, err := in.claim(ctx, connID)
 	if err != nil {
 		return nil, false, err
@@ -178,6 +181,9 @@ func (in *Ingestor) fetch(ctx context.Context, job *pmassist.Job) (newItems, upd
 	}
 	if conn.Status == pmassist.ConnectionNeedsReauth {
 		return 0, 0, pmassist.Errorf(pmassist.EUNAUTHORIZED, "the connection needs reconnecting")
+	}
+	if conn.Paused {
+		return 0, 0, errPaused(conn)
 	}
 	src, ok := in.cfg.Sources[conn.Service]
 	if !ok {
@@ -278,6 +284,12 @@ func (in *Ingestor) limits(ctx context.Context) (pmassist.TenantConfig, string, 
 		return pmassist.TenantConfig{}, "", 0, err
 	}
 	return cfg, Period(in.now(), cfg.Location()), pmassist.PlanFor(t.Tier).ItemsPerMonth, nil
+}
+
+// errPaused refuses to ingest a connection paused by a downgrade.
+func errPaused(c *pmassist.Connection) error {
+	return pmassist.Errorf(pmassist.EPAYMENTREQUIRED, "%s %s is paused because it is over the plan's integration limit; upgrade or disconnect another integration to resume it",
+		c.Service.Title(), c.WorkspaceName)
 }
 
 // Period is the usage month of a moment in a tenant's timezone.

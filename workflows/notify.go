@@ -19,15 +19,16 @@ type NotifierConfig struct {
 	Items       pmassist.ItemService
 	Configs     pmassist.TenantConfigService
 	Log         pmassist.NotificationLog
-	BaseURL     string
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Billing tells about failed payments; nil: billing is not watched.
+	Billing pmassist.BillingStore
+	BaseURL string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Notifier emails a tenant's owners when something needs them — a
-// connection needs reconnecting, the monthly item quota is reached — once
-// per event, with the link that fixes it. (Failed payments join when
-// billing does.)
+// connection needs reconnecting, the monthly item quota is reached, a
+// payment failed — once per event, with the link that fixes it.
 type Notifier struct{ cfg NotifierConfig }
 
 // NewNotifier returns a notifier; without a mailer it does nothing.
@@ -79,6 +80,21 @@ func (n *Notifier) tenant(ctx context.Context, t *pmassist.Tenant) error {
 			c.Service.Title(), c.WorkspaceName, t.Name, c.LastRefreshError, n.cfg.BaseURL)
 		if err := n.once(ctx, key, subject, body, n.cfg.BaseURL+"/integrations"); err != nil {
 			return err
+		}
+	}
+	if n.cfg.Billing != nil {
+		st, err := n.cfg.Billing.BillingState(ctx)
+		if err != nil {
+			return err
+		}
+		if st.GraceUntil != nil {
+			until := st.GraceUntil.Format("January 2, 2006")
+			subject := fmt.Sprintf("Payment failed for %s in PM Assistant", t.Name)
+			body := fmt.Sprintf("The last payment for the %s plan of %s failed. The plan stays active until %s; after that %s falls back to the free plan (nothing is deleted). Update the payment method here: %s/billing",
+				st.SubscribedTier, t.Name, until, t.Name, n.cfg.BaseURL)
+			if err := n.once(ctx, "payment:"+st.GraceUntil.Format("2006-01-02"), subject, body, n.cfg.BaseURL+"/billing"); err != nil {
+				return err
+			}
 		}
 	}
 	limit := pmassist.PlanFor(t.Tier).ItemsPerMonth

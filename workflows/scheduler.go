@@ -148,7 +148,7 @@ func (sc *Scheduler) Replan(ctx context.Context) error {
 	tenantOf := map[string]string{}
 	intervals := map[string]time.Duration{} // per tenant
 	for _, c := range conns {
-		if c.Status == pmassist.ConnectionNeedsReauth {
+		if c.Status == pmassist.ConnectionNeedsReauth || c.Paused {
 			continue
 		}
 		iv, ok := intervals[c.TenantID]

@@ -104,7 +104,7 @@ func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmass
 	}
 	var out []*pmassist.Connection
 	for _, c := range all {
-		if c.Service != service || c.Status == pmassist.ConnectionNeedsReauth {
+		if c.Service != service || c.Status == pmassist.ConnectionNeedsReauth || c.Paused {
 			continue
 		}
 		match := d.WorkspaceID != "" && c.WorkspaceID == d.WorkspaceID
