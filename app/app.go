@@ -22,6 +22,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/linear"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
+	"github.com/pmassist/pmassist/integrations/stripe"
 	"github.com/pmassist/pmassist/internal/mail"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
@@ -55,11 +56,18 @@ type Config struct {
 	MasterKey string
 	// Providers are the appliance-wide Slack, Linear and GitHub settings.
 	Providers ProviderConfig
-	// StripeSecretKey only decides the default tier for now.
-	StripeSecretKey string
+	// Stripe turns billing on when its secret key is set (config.md).
+	Stripe StripeConfig
 	// SMTPURL and SMTPFrom turn email delivery on (PMASSIST_SMTP_URL,
 	// PMASSIST_SMTP_FROM).
 	SMTPURL, SMTPFrom string
+}
+
+// StripeConfig is PMASSIST_STRIPE_*; secrets come from the environment only.
+type StripeConfig struct {
+	SecretKey, WebhookSecret  string
+	APIURL                    string // default https://api.stripe.com; tests point it at stripe-mock
+	PricePro, PriceEnterprise string // Stripe price ids
 }
 
 // ProviderConfig holds the outside services' settings (config.md); they
@@ -84,6 +92,7 @@ type Main struct {
 	Scheduler *workflows.Scheduler
 	Index     *search.Index
 	Standups  *workflows.Standups
+	Billing   *workflows.Billing
 	Server    *server.Server
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
@@ -262,7 +271,7 @@ func (m *Main) wire(db *store.DB) error {
 		return fmt.Errorf("opening the search index: %w", err)
 	}
 	decisions := workflows.NewDecisions(workflows.DecisionsConfig{Detector: workflows.RuleDetector{}, Decisions: db,
-		Configs: db, Index: m.Index, Logger: m.Logger})
+		Configs: db, Tenants: db, Index: m.Index, Logger: m.Logger})
 	var mailer pmassist.Mailer
 	if m.Config.SMTPURL != "" {
 		mc, err := mail.Parse(m.Config.SMTPURL, m.Config.SMTPFrom, m.Config.BaseURL)
@@ -272,8 +281,18 @@ func (m *Main) wire(db *store.DB) error {
 		}
 		mailer = mc
 	}
+	var payments pmassist.PaymentProvider
+	if m.Config.Stripe.SecretKey != "" {
+		sc, err := stripe.New(stripe.Config{SecretKey: m.Config.Stripe.SecretKey, WebhookSecret: m.Config.Stripe.WebhookSecret,
+			APIURL: m.Config.Stripe.APIURL, PricePro: m.Config.Stripe.PricePro, PriceEnterprise: m.Config.Stripe.PriceEnterprise, Logger: m.Logger})
+		if err != nil {
+			_ = m.Index.Close()
+			return err
+		}
+		payments = sc
+	}
 	m.notifier = workflows.NewNotifier(workflows.NotifierConfig{Mailer: mailer, Tenants: db, Members: db, Connections: db,
-		Items: db, Configs: db, Log: db, BaseURL: m.Config.BaseURL, Logger: m.Logger})
+		Items: db, Configs: db, Log: db, Billing: db, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db,
 		Configs: db, Tenants: db, Connections: db, Slack: slackClient, Mailer: mailer, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
@@ -305,6 +324,8 @@ func (m *Main) wire(db *store.DB) error {
 		_ = m.Index.Close()
 		return err
 	}
+	m.Billing = workflows.NewBilling(workflows.BillingConfig{Provider: payments, Store: db, Tenants: db, Connections: db,
+		Audit: db, Planner: m.Scheduler, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: m.Ingestor, Verifier: m.OAuth, Deliveries: db,
 		Connections: db, Configs: db, Items: db, Logger: m.Logger,
 		Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
@@ -318,7 +339,7 @@ func (m *Main) wire(db *store.DB) error {
 		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,
 		Ingestion: m.Ingestor, Webhooks: webhooks, Planner: m.Scheduler,
 		Decisions: db, Search: m.Index, Indexer: m.Index,
-		Standups: m.Standups, StandupStore: db, Teammates: db,
+		Standups: m.Standups, StandupStore: db, Teammates: db, Billing: m.Billing,
 		Ready: func(ctx context.Context) map[string]error {
 			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil, "index": nil}
 			if !m.Scheduler.Running() {
@@ -350,6 +371,11 @@ func (m *Main) replanPeriodically(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Grace periods and canceled periods end on the clock, not on
+			// an event; the re-plan below then sees the new tiers.
+			if err := m.Billing.CheckExpiries(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("billing: checking ended grace periods failed", "error", err)
+			}
 			if err := m.Scheduler.Replan(ctx); err != nil && ctx.Err() == nil {
 				m.Logger.Error("re-planning schedules failed", "error", err)
 			}

@@ -17,6 +17,7 @@ var publicRoutes = map[string]bool{
 	// Webhooks carry no session: their signature is the credential (tested
 	// in webhook_test.go).
 	"POST /api/v1/webhooks/{service}": true,
+	"POST /api/v1/webhooks/stripe":    true,
 }
 
 // apiRoutes lists every API route of the router as "METHOD template".

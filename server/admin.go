@@ -119,8 +119,10 @@ func (s *Server) adminUpdateTenant(ctx context.Context, id *identity, tenantID s
 		if !t.Valid() {
 			return nil, pmassist.FieldError(map[string]string{"tier": "must be free, pro or enterprise"})
 		}
-		upd.Tier = &t
-		details["tier"] = *tier
+		if s.svc.Billing == nil {
+			upd.Tier = &t
+			details["tier"] = *tier
+		}
 	}
 	if suspended != nil {
 		upd.Suspended = suspended
@@ -129,6 +131,12 @@ func (s *Server) adminUpdateTenant(ctx context.Context, id *identity, tenantID s
 	t, err := s.svc.Tenants.UpdateTenant(ctx, tenantID, upd)
 	if err != nil {
 		return nil, err
+	}
+	if tier != nil && s.svc.Billing != nil {
+		// Billing records the change, and fits the connections to the plan.
+		if t, err = s.svc.Billing.SetTier(ctx, tenantID, pmassist.Tier(*tier), "operator "+id.user.Email); err != nil {
+			return nil, err
+		}
 	}
 	if len(details) > 0 {
 		s.audit(pmassist.NewContextWithTenant(ctx, t.ID), id.user, pmassist.AuditTenantUpdated, t.Name, details)

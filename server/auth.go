@@ -96,6 +96,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if res.id == nil && !s.limitAnonymous(w, r) {
 			return
 		}
+		if res.id != nil && res.id.tenant != nil && !s.limitTenant(w, r, res.id.tenant) {
+			return
+		}
 		if res.id != nil {
 			info := infoFrom(r.Context())
 			info.userID = res.id.user.ID
@@ -297,6 +300,9 @@ func (e *rateLimitError) retryAfter() int {
 }
 
 func humanSeconds(n int) string {
+	if n == 1 {
+		return "1 second"
+	}
 	if n < 120 {
 		return fmt.Sprintf("%d seconds", n)
 	}

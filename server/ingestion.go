@@ -253,12 +253,42 @@ func (s *Server) putConfig(ctx context.Context, id *identity, cfg pmassist.Tenan
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
+	if err := s.checkConfigPlan(ctx, id, cfg); err != nil {
+		return cfg, err
+	}
 	if err := s.svc.Configs.PutTenantConfig(ctx, cfg); err != nil {
 		return cfg, err
 	}
 	s.audit(ctx, id.user, pmassist.AuditSettingsChanged, "settings", nil)
 	s.replan(ctx)
 	return cfg, nil
+}
+
+// checkConfigPlan refuses settings the tenant's plan does not include:
+// scheduled standups (pro) and the tenant's own detection phrases
+// (enterprise). What a downgraded tenant saved before may stay — it is kept,
+// not applied — but nothing new of it can be added.
+func (s *Server) checkConfigPlan(ctx context.Context, id *identity, cfg pmassist.TenantConfig) error {
+	plan := pmassist.PlanFor(id.tenant.Tier)
+	old, err := s.svc.Configs.TenantConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.Standup.Enabled && !old.Standup.Enabled && !plan.Has(pmassist.FeatureScheduledWorkflows) {
+		return pmassist.Errorf(pmassist.EPAYMENTREQUIRED, "scheduled standups are part of the pro and enterprise plans; this tenant is on %s — upgrade on the Billing page", id.tenant.Tier)
+	}
+	if !plan.Has(pmassist.FeatureCustomRules) {
+		known := map[string]bool{}
+		for _, p := range old.Decisions.Phrases {
+			known[p] = true
+		}
+		for _, p := range cfg.Decisions.Phrases {
+			if !known[p] {
+				return pmassist.Errorf(pmassist.EPAYMENTREQUIRED, "custom detection phrases are part of the enterprise plan; this tenant is on %s — upgrade on the Billing page", id.tenant.Tier)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) handlePutConfig(w http.ResponseWriter, r *http.Request, id *identity) {

@@ -48,6 +48,8 @@ type connectionJSON struct {
 	LastSyncAt       *time.Time `json:"last_sync_at"`
 	LastError        string     `json:"last_error"`
 	OwnApp           bool       `json:"own_app"`
+	Paused           bool       `json:"paused"`
+	PausedAt         *time.Time `json:"paused_at"`
 }
 
 func toConnectionJSON(c *pmassist.Connection) connectionJSON {
@@ -58,7 +60,7 @@ func toConnectionJSON(c *pmassist.Connection) connectionJSON {
 	return connectionJSON{ID: c.ID, Service: string(c.Service), WorkspaceID: c.WorkspaceID, WorkspaceName: c.WorkspaceName,
 		Status: c.Status, Scopes: scopes, ConnectedAt: c.ConnectedAt, ExpiresAt: c.ExpiresAt, LastRefreshAt: c.LastRefreshAt,
 		LastRefreshError: c.LastRefreshError, RefreshFailures: c.RefreshFailures, LastSyncAt: c.LastSyncAt,
-		LastError: c.LastError, OwnApp: c.OwnApp}
+		LastError: c.LastError, OwnApp: c.OwnApp, Paused: c.Paused, PausedAt: c.PausedAt}
 }
 
 var errUnknownService = pmassist.Errorf(pmassist.ENOTFOUND, "unknown service; use slack, linear or github")

@@ -52,6 +52,7 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	s.registerIngestionPages(r)
 	s.registerDecisionPages(r)
 	s.registerStandupPages(r)
+	s.registerBillingPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -150,7 +151,7 @@ func navItems() []ui.NavItem {
 		{Key: "members", Label: "Members", Href: "/members"},
 		{Key: "people", Label: "People", Href: "/people"},
 		{Key: "tokens", Label: "API tokens", Href: "/tokens"},
-		{Key: "billing", Label: "Billing", Soon: true},
+		{Key: "billing", Label: "Billing", Href: "/billing"},
 	}
 }
 
@@ -168,6 +169,7 @@ func (s *Server) layout(w http.ResponseWriter, r *http.Request, id *identity, ti
 			l.Banners = append(l.Banners, ui.Banner{Kind: "error",
 				Text: "This tenant is suspended: its data is kept but cannot be used. Contact the operator of this appliance."})
 		}
+		l.Banners = append(l.Banners, s.billingBanners(r.Context(), id)...)
 		l.Banners = append(l.Banners, s.connectionBanners(r.Context(), id)...)
 	}
 	if uts, err := s.svc.Members.ListUserTenants(r.Context(), id.user.ID); err == nil {
@@ -188,7 +190,12 @@ func (s *Server) connectionBanners(ctx context.Context, id *identity) []ui.Banne
 		return nil
 	}
 	var out []ui.Banner
+	paused := 0
 	for _, c := range conns {
+		if c.Paused {
+			paused++
+			continue
+		}
 		if c.Status == pmassist.ConnectionNeedsReauth {
 			b := ui.Banner{Kind: "warn", Text: fmt.Sprintf("The %s connection to %s needs reconnecting: %s", c.Service.Title(), c.WorkspaceName, c.LastRefreshError)}
 			if id.role.AtLeast(pmassist.RoleAdmin) {
@@ -199,7 +206,35 @@ func (s *Server) connectionBanners(ctx context.Context, id *identity) []ui.Banne
 			out = append(out, b)
 		}
 	}
+	if paused > 0 {
+		out = append(out, ui.Banner{Kind: "warn", Text: fmt.Sprintf("%d connection(s) are paused because the %s plan allows %d integration(s); nothing was deleted.",
+			paused, id.tenant.Tier, pmassist.PlanFor(id.tenant.Tier).Integrations), LinkText: "See plans", Href: "/billing"})
+	}
 	return out
+}
+
+// billingBanners warns on every page while a failed payment's grace period
+// runs.
+func (s *Server) billingBanners(ctx context.Context, id *identity) []ui.Banner {
+	if s.svc.Billing == nil || !s.svc.Billing.Enabled() {
+		return nil
+	}
+	info, err := s.svc.Billing.Info(pmassist.NewContextWithTenant(ctx, id.tenant.ID))
+	if err != nil {
+		s.logger.ErrorContext(ctx, "reading billing for banners failed", "error", err)
+		return nil
+	}
+	if info.State.GraceUntil == nil {
+		return nil
+	}
+	b := ui.Banner{Kind: "error", Text: fmt.Sprintf("The last payment failed. The %s plan stays active until %s; after that this tenant falls back to free.",
+		info.State.SubscribedTier, info.State.GraceUntil.Format("January 2, 2006"))}
+	if id.role.AtLeast(pmassist.RoleOwner) {
+		b.LinkText, b.Href = "Update payment method", "/billing"
+	} else {
+		b.Text += " Ask an owner to update the payment method."
+	}
+	return []ui.Banner{b}
 }
 
 // safeNext keeps a post-login redirect on this site: a path, never a URL

@@ -200,6 +200,7 @@ func (s *Server) postSettings(w http.ResponseWriter, r *http.Request, id *identi
 	cfg.SlackChannels, cfg.LinearTeamIDs = splitList(f.Get("slack_channels")), splitList(f.Get("linear_team_ids"))
 	cfg.GitHubOrgs, cfg.GitHubRepos = splitList(f.Get("github_orgs")), splitList(f.Get("github_repos"))
 	fields := map[string]string{}
+	status := http.StatusBadRequest
 	if cfg.IngestionIntervalMinutes, err = strconv.Atoi(strings.TrimSpace(f.Get("ingestion_interval_minutes"))); err != nil {
 		fields["ingestion_interval_minutes"] = "must be a number of minutes"
 	}
@@ -224,7 +225,11 @@ func (s *Server) postSettings(w http.ResponseWriter, r *http.Request, id *identi
 			s.redirectFlash(w, r, "/settings", "Settings saved.", nil)
 			return
 		}
-		if pmassist.ErrorFields(err) == nil {
+		switch {
+		case pmassist.ErrorCode(err) == pmassist.EPAYMENTREQUIRED:
+			// Beyond the plan: keep what was typed and say why.
+			fields["form"], status = pmassist.ErrorMessage(err), http.StatusPaymentRequired
+		case pmassist.ErrorFields(err) == nil:
 			s.fail(w, r, err)
 			return
 		}
@@ -236,5 +241,5 @@ func (s *Server) postSettings(w http.ResponseWriter, r *http.Request, id *identi
 	// Keep what was typed, even where it did not parse.
 	page.IntervalMinutes, _ = strconv.Atoi(f.Get("ingestion_interval_minutes"))
 	page.Errors = ui.FormErrors(fields)
-	s.render(w, r, http.StatusBadRequest, "settings", page)
+	s.render(w, r, status, "settings", page)
 }

@@ -21,8 +21,13 @@ func (s *Server) registerIntegrationPages(r *mux.Router) {
 func connectHref(svc pmassist.Service) string { return v1 + "/oauth/" + string(svc) + "/authorize" }
 
 func toConnectionRow(c *pmassist.Connection) ui.ConnectionRow {
+	status := c.Status
+	if c.Paused {
+		// What the person can do about it comes first: the plan, not the token.
+		status = "paused"
+	}
 	return ui.ConnectionRow{ID: c.ID, Service: string(c.Service), ServiceTitle: c.Service.Title(), WorkspaceID: c.WorkspaceID,
-		WorkspaceName: c.WorkspaceName, Status: c.Status, Scopes: c.Scopes, ConnectedAt: c.ConnectedAt, ExpiresAt: c.ExpiresAt,
+		WorkspaceName: c.WorkspaceName, Status: status, Scopes: c.Scopes, ConnectedAt: c.ConnectedAt, ExpiresAt: c.ExpiresAt,
 		LastRefreshAt: c.LastRefreshAt, LastSyncAt: c.LastSyncAt, LastRefreshError: c.LastRefreshError, LastError: c.LastError,
 		RefreshFailures: c.RefreshFailures, Refreshable: c.Refreshable, OwnApp: c.OwnApp, ReconnectHref: connectHref(c.Service)}
 }

@@ -21,8 +21,9 @@ type rateLimiter struct {
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	tokens   float64
+	last     time.Time
+	capacity float64 // per minute, as last asked for (a tier may change)
 }
 
 // rateDecision is the outcome of one request against a bucket.
@@ -42,7 +43,7 @@ func (l *rateLimiter) take(key string, perMinute int, now time.Time) rateDecisio
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.After(l.sweepAt) {
-		l.sweep(now, rate)
+		l.sweep(now)
 		l.sweepAt = now.Add(time.Minute)
 	}
 	b := l.buckets[key]
@@ -50,6 +51,7 @@ func (l *rateLimiter) take(key string, perMinute int, now time.Time) rateDecisio
 		b = &bucket{tokens: float64(perMinute), last: now}
 		l.buckets[key] = b
 	}
+	b.capacity = float64(perMinute)
 	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
 		b.tokens = math.Min(float64(perMinute), b.tokens+elapsed*rate)
 		b.last = now
@@ -67,9 +69,9 @@ func (l *rateLimiter) take(key string, perMinute int, now time.Time) rateDecisio
 }
 
 // sweep forgets buckets that are full by now.
-func (l *rateLimiter) sweep(now time.Time, rate float64) {
+func (l *rateLimiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*rate >= 60*rate {
+		if b.tokens+now.Sub(b.last).Seconds()*b.capacity/60 >= b.capacity {
 			delete(l.buckets, k)
 		}
 	}
@@ -82,6 +84,24 @@ func (d rateDecision) writeHeaders(h http.Header) {
 	if !d.allowed {
 		h.Set("Retry-After", strconv.Itoa(d.retryAfter))
 	}
+}
+
+// limitTenant applies the tenant's API rate limit (its plan's requests per
+// minute, shared by all its members and tokens) to an API request; it
+// reports whether the request may go on. Pages are not counted: a person
+// clicking around cannot reach these limits, scripts can.
+func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t *pmassist.Tenant) bool {
+	if !isAPI(r) || rateExempt(r.URL.Path) {
+		return true
+	}
+	p := pmassist.PlanFor(t.Tier)
+	d := s.tenantLimiter.take(t.ID, p.RateLimitPerMinute, s.now())
+	d.writeHeaders(w.Header())
+	if !d.allowed {
+		s.writeError(w, r, pmassist.Errorf(pmassist.ERATELIMITED, "this tenant's %s plan allows %d API requests per minute; try again in %s",
+			t.Tier, p.RateLimitPerMinute, humanSeconds(d.retryAfter)))
+	}
+	return d.allowed
 }
 
 // AnonymousRatePerMinute bounds requests per client address that carry no

@@ -64,6 +64,7 @@ type Services struct {
 	Standups     pmassist.StandupGenerator
 	StandupStore pmassist.StandupService
 	Teammates    pmassist.TeammateService
+	Billing      pmassist.BillingService
 	// Planner re-plans schedules after changes; nil in tests without one.
 	Planner pmassist.Planner
 	// Ready reports the state of each dependency for /readyz: a nil error
@@ -82,8 +83,10 @@ type Server struct {
 	throttle  *loginThrottle
 	// anonLimiter limits unauthenticated requests per client address.
 	anonLimiter *rateLimiter
-	handler     http.Handler
-	router      *mux.Router
+	// tenantLimiter limits API requests per tenant by plan.
+	tenantLimiter *rateLimiter
+	handler       http.Handler
+	router        *mux.Router
 
 	ln   net.Listener
 	http *http.Server
@@ -125,14 +128,15 @@ func New(cfg Config, svc Services) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:         cfg,
-		svc:         svc,
-		logger:      cfg.Logger,
-		now:         func() time.Time { return cfg.Now().UTC() },
-		secure:      base.Scheme == "https",
-		templates:   tpl,
-		throttle:    newLoginThrottle(),
-		anonLimiter: newRateLimiter(),
+		cfg:           cfg,
+		svc:           svc,
+		logger:        cfg.Logger,
+		now:           func() time.Time { return cfg.Now().UTC() },
+		secure:        base.Scheme == "https",
+		templates:     tpl,
+		throttle:      newLoginThrottle(),
+		anonLimiter:   newRateLimiter(),
+		tenantLimiter: newRateLimiter(),
 	}
 	s.router = s.routes()
 	s.handler = s.middleware(s.router)
@@ -203,6 +207,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerTenantRoutes(r)
 	s.registerMemberRoutes(r)
 	s.registerAdminRoutes(r)
+	s.registerBillingRoutes(r)
 	s.registerIntegrationRoutes(r)
 	s.registerIngestionRoutes(r)
 	s.registerDecisionRoutes(r)

@@ -22,6 +22,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/linear"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
+	"github.com/pmassist/pmassist/integrations/stripe"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/store"
 	"github.com/pmassist/pmassist/store/search"
@@ -46,6 +47,22 @@ type env struct {
 	slack  *fake.Slack
 	linear *fake.Linear
 	github *fake.GitHub
+	// stripe is the Stripe stand-in when the env has billing on (nil off).
+	stripe  *fake.Stripe
+	billing *workflows.Billing
+}
+
+// Stripe settings of the billing env.
+const (
+	stripeKey           = "sk_test_server_env_key"
+	stripeWebhookSecret = "whsec_server_env_secret"
+	stripePricePro      = "price_pro_test"
+	stripePriceEnt      = "price_enterprise_test"
+)
+
+// envOptions change the env beyond the server's Config.
+type envOptions struct {
+	stripe bool // billing on, against the Stripe stand-in
 }
 
 // syncBuffer collects the server's log lines for leak checks.
@@ -67,6 +84,11 @@ func (b *syncBuffer) String() string {
 }
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
+	t.Helper()
+	return newEnvWith(t, envOptions{}, mutate...)
+}
+
+func newEnvWith(t *testing.T, opts envOptions, mutate ...func(*Config)) *env {
 	t.Helper()
 	keys, err := store.GenerateKeyring()
 	if err != nil {
@@ -110,7 +132,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	finder := workflows.NewDecisions(workflows.DecisionsConfig{Detector: workflows.RuleDetector{}, Decisions: db, Configs: db,
-		Index: e.index, Logger: cfg.Logger})
+		Tenants: db, Index: e.index, Logger: cfg.Logger})
 	e.ingestor = workflows.NewIngestor(workflows.IngestorConfig{Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db,
 		AfterStore: func(ctx context.Context, items []*pmassist.Item) {
 			ids := make([]string, len(items))
@@ -132,10 +154,24 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: e.ingestor, Verifier: e.oauth, Deliveries: db,
 		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
+	var payments pmassist.PaymentProvider
+	if opts.stripe {
+		e.stripe = fake.NewStripe(stripeKey)
+		stripeTS := httptest.NewServer(e.stripe)
+		t.Cleanup(stripeTS.Close)
+		sc, err := stripe.New(stripe.Config{SecretKey: stripeKey, WebhookSecret: stripeWebhookSecret, APIURL: stripeTS.URL,
+			PricePro: stripePricePro, PriceEnterprise: stripePriceEnt, Logger: cfg.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payments = sc
+	}
+	e.billing = workflows.NewBilling(workflows.BillingConfig{Provider: payments, Store: db, Tenants: db, Connections: db, Audit: db,
+		BaseURL: cfg.BaseURL, Now: e.clock.Now, Logger: cfg.Logger})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
 		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Items: db, Jobs: db, Configs: db,
 		Ingestion: e.ingestor, Webhooks: webhooks, Decisions: db, Search: e.index, Indexer: e.index,
-		Standups: e.standups, StandupStore: db, Teammates: db, Ready: func(ctx context.Context) map[string]error {
+		Standups: e.standups, StandupStore: db, Teammates: db, Billing: e.billing, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}

@@ -242,6 +242,8 @@ func healthKind(status string) string {
 		return "warn"
 	case "error":
 		return "error"
+	case "paused":
+		return "warn"
 	}
 	return "neutral"
 }
@@ -255,6 +257,8 @@ func healthText(status string) string {
 		return "Needs reconnecting"
 	case "error":
 		return "Error"
+	case "paused":
+		return "Paused (over the plan)"
 	case "":
 		return "Unknown"
 	}

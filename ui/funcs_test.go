@@ -127,7 +127,8 @@ func TestHealth(t *testing.T) {
 		"needs_reauth": {"warn", "Needs reconnecting"},
 		"error":        {"error", "Error"},
 		"":             {"neutral", "Unknown"},
-		"paused":       {"neutral", "paused"},
+		"paused":       {"warn", "Paused (over the plan)"},
+		"weird":        {"neutral", "weird"},
 	} {
 		if k, txt := healthKind(status), healthText(status); k != want[0] || txt != want[1] {
 			t.Errorf("health(%q) = %q, %q; want %q, %q", status, k, txt, want[0], want[1])

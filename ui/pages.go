@@ -149,7 +149,7 @@ type TokensPage struct {
 
 // ConnectionRow is one connection with its health (api.md Connection).
 type ConnectionRow struct {
-	ID, Service, ServiceTitle, WorkspaceID, WorkspaceName, Status string // Status: connected | needs_reauth | error
+	ID, Service, ServiceTitle, WorkspaceID, WorkspaceName, Status string // Status: connected | needs_reauth | error | paused
 	Scopes                                                        []string
 	ConnectedAt                                                   time.Time
 	ExpiresAt, LastRefreshAt, LastSyncAt                          *time.Time

@@ -55,9 +55,11 @@ func registerServeFlags(c *app.Config, fs *flag.FlagSet, getenv func(string) str
 	registerDataFlag(fs, getenv, &c.DataDir)
 	fs.StringVar(&c.BaseURL, "base-url", envOr(getenv, "PMASSIST_BASE_URL", "http://localhost:8080"), "public URL of this appliance (PMASSIST_BASE_URL)")
 	fs.StringVar(&c.Signup, "signup", envOr(getenv, "PMASSIST_SIGNUP", server.SignupInvite), "sign-up mode: closed, invite or open (PMASSIST_SIGNUP)")
-	c.StripeSecretKey = getenv("PMASSIST_STRIPE_SECRET_KEY")
+	c.Stripe = app.StripeConfig{SecretKey: getenv("PMASSIST_STRIPE_SECRET_KEY"), WebhookSecret: getenv("PMASSIST_STRIPE_WEBHOOK_SECRET"),
+		APIURL:   envOr(getenv, "PMASSIST_STRIPE_API_URL", "https://api.stripe.com"),
+		PricePro: getenv("PMASSIST_STRIPE_PRICE_PRO"), PriceEnterprise: getenv("PMASSIST_STRIPE_PRICE_ENTERPRISE")}
 	defTier := string(pmassist.TierEnterprise)
-	if c.StripeSecretKey != "" {
+	if c.Stripe.SecretKey != "" {
 		defTier = string(pmassist.TierFree)
 	}
 	fs.StringVar(&c.DefaultTier, "default-tier", envOr(getenv, "PMASSIST_DEFAULT_TIER", defTier), "tier of new tenants: free, pro or enterprise (PMASSIST_DEFAULT_TIER)")
@@ -108,7 +110,31 @@ func validateConfig(c *app.Config) error {
 			return &usageError{"invalid PMASSIST_SMTP_URL / PMASSIST_SMTP_FROM: " + err.Error()}
 		}
 	}
+	if err := validateStripe(&c.Stripe); err != nil {
+		return err
+	}
 	return validateProviders(&c.Providers)
+}
+
+// validateStripe checks the billing settings; Stripe values are secrets
+// and price ids, so the message names settings, never values.
+func validateStripe(s *app.StripeConfig) error {
+	if s.SecretKey == "" {
+		if s.WebhookSecret != "" || s.PricePro != "" || s.PriceEnterprise != "" {
+			return &usageError{"PMASSIST_STRIPE_WEBHOOK_SECRET or a PMASSIST_STRIPE_PRICE_* is set without PMASSIST_STRIPE_SECRET_KEY: set the secret key to turn billing on, or remove them"}
+		}
+		return nil
+	}
+	if s.WebhookSecret == "" {
+		return &usageError{"PMASSIST_STRIPE_SECRET_KEY is set but PMASSIST_STRIPE_WEBHOOK_SECRET is not: without it no subscription change could be verified (copy the endpoint's signing secret, whsec_…, from the Stripe dashboard)"}
+	}
+	if s.PricePro == "" && s.PriceEnterprise == "" {
+		return &usageError{"billing is on but no plan can be bought: set PMASSIST_STRIPE_PRICE_PRO and/or PMASSIST_STRIPE_PRICE_ENTERPRISE to Stripe price ids (price_…)"}
+	}
+	if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("", "PMASSIST_STRIPE_API_URL", s.APIURL, "must be an absolute http(s) URL")
+	}
+	return nil
 }
 
 func loadProviders(p *app.ProviderConfig, getenv func(string) string) {
