@@ -52,9 +52,10 @@ type SystemInfo struct {
 	HeapBytes        uint64       `json:"heap_bytes"`
 }
 
-// OperationsService is what the operator does to the appliance itself:
-// backups, compaction and the system overview. It is not tenant-scoped;
-// the HTTP layer allows it to operators only.
+// OperationsService is what the operator does to the data file: backups
+// and compaction (store.Operations). It is not tenant-scoped; the HTTP
+// layer allows it to operators only. The system overview (SystemInfo) is
+// composed by the wiring, which knows every part.
 type OperationsService interface {
 	// Backup writes a consistent snapshot of the data file to w without
 	// blocking writers; size is called with the snapshot's size before the
@@ -68,6 +69,4 @@ type OperationsService interface {
 	// Compact rewrites the data file to reclaim free pages; writers wait
 	// while it runs.
 	Compact(ctx context.Context) (CompactResult, error)
-	// System describes the running appliance.
-	System(ctx context.Context) (SystemInfo, error)
 }
