@@ -61,6 +61,13 @@
 // meta/file_id names the file, not its state: it survives copies, so a
 // restored older copy has the same id but a smaller bbolt transaction id.
 // Together they are the DataVersion the search index checks itself against.
+// A compaction (Compact) writes a new file whose bbolt transaction ids start
+// again from 1, so it gives the file a new id as well: no state of the file
+// before the compaction (a backup of it, restored) can have the version of
+// one after it.
+//
+// Every transaction passes DB.gate for reading; Compact holds it for
+// writing while it replaces the file (operations.go).
 //
 // "Sealed" values are encrypted with NaCl secretbox under a master key that
 // never enters the file (see vault.go for the format). They are bound to the
@@ -88,6 +95,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pmassist/pmassist"
@@ -184,7 +192,13 @@ type Options struct {
 
 // DB is the bbolt data file. It implements every pmassist service interface.
 type DB struct {
+	// gate is held for reading by every transaction (view, update and the
+	// few direct uses of bolt) and for writing by Compact while it replaces
+	// the file and swaps bolt. Nothing may take it twice in one goroutine:
+	// a transaction callback never calls back into the store.
+	gate  sync.RWMutex
 	bolt  *bolt.DB
+	bopts *bolt.Options // what bolt was opened with; Compact reopens with them
 	path  string
 	vault *vault
 }
@@ -202,7 +216,8 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	bopts := &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync}
+	bdb, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("data file %s is in use by another process (is another pmassist running?)", path)
 	}
@@ -229,19 +244,41 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return &DB{bolt: bdb, path: path, vault: v}, nil
+	return &DB{bolt: bdb, bopts: bopts, path: path, vault: v}, nil
 }
 
 // Close releases the data file. No call may be made afterwards.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	db.gate.Lock()
+	defer db.gate.Unlock()
+	return db.bolt.Close()
+}
 
 // Path returns the path of the data file.
 func (db *DB) Path() string { return db.path }
 
+// Size returns the size of the data file on disk in bytes, 0 when it cannot
+// be read. It takes no lock: a compaction does not hold it up.
+func (db *DB) Size() int64 {
+	fi, err := os.Stat(db.path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// viewBolt runs fn in a read transaction behind the gate, for the callers
+// that need no context.
+func (db *DB) viewBolt(fn func(*bolt.Tx) error) error {
+	db.gate.RLock()
+	defer db.gate.RUnlock()
+	return db.bolt.View(fn)
+}
+
 // SchemaVersion returns the schema version recorded in the data file.
 func (db *DB) SchemaVersion() (int, error) {
 	var v int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.viewBolt(func(tx *bolt.Tx) error {
 		var err error
 		v, err = schemaVersion(tx)
 		return err
@@ -261,18 +298,21 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // view and update refuse to start a transaction for a caller that has
-// already given up; bbolt itself knows nothing of contexts.
+// already given up; bbolt itself knows nothing of contexts. Both pass the
+// gate, so that a compaction waits for them and they wait for it.
 func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.View(fn)
+	return db.viewBolt(fn)
 }
 
 func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	db.gate.RLock()
+	defer db.gate.RUnlock()
 	return db.bolt.Update(fn)
 }
 

@@ -106,7 +106,7 @@ func walkCollection[T any](ctx context.Context, db *DB, coll []byte, pageSize in
 // id of its last committed bbolt transaction, which grows with every write.
 // It is not tenant-scoped.
 func (db *DB) DataVersion() (fileID string, txID uint64, err error) {
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.viewBolt(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			return errors.New("data file has no meta bucket")

@@ -298,6 +298,14 @@ func (ix *Index) IndexState() pmassist.IndexState {
 	return st
 }
 
+// Pending returns the number of updates queued but not yet applied: the
+// index's lag behind the data file.
+func (ix *Index) Pending() int {
+	ix.qmu.Lock()
+	defer ix.qmu.Unlock()
+	return int(ix.seq - ix.applied)
+}
+
 // unavailable is the error of a search without a serving index.
 func (ix *Index) unavailable() error {
 	switch ix.state {

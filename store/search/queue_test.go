@@ -155,3 +155,20 @@ func TestQueueFull(t *testing.T) {
 		t.Errorf("%d of 6 after the rebuild", res.Total)
 	}
 }
+
+// Pending counts what is queued and not yet in the index (the lag).
+func TestPending(t *testing.T) {
+	f := newFakeStore()
+	ix := openReady(t, t.TempDir(), f, func(o *Options) { o.FlushEvery = time.Hour })
+	if n := ix.Pending(); n != 0 {
+		t.Fatalf("pending %d on an idle index", n)
+	}
+	add(f, ix, msg("acme", "a1", "hello", t0), msg("acme", "a2", "world", t0))
+	if n := ix.Pending(); n != 2 {
+		t.Fatalf("pending %d, want 2 (the batch waits an hour to fill)", n)
+	}
+	waitIdle(t, ix)
+	if n := ix.Pending(); n != 0 {
+		t.Fatalf("pending %d after WaitIdle", n)
+	}
+}
