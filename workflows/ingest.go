@@ -27,8 +27,11 @@ type IngestorConfig struct {
 	// (decision detection, the search index); its errors are logged, they
 	// do not fail the job: the items are stored.
 	AfterStore func(ctx context.Context, items []*pmassist.Item)
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// OnJobFinished, optional, is told about every job once its end is
+	// recorded: runs and applied webhooks alike (metrics).
+	OnJobFinished func(job *pmassist.Job)
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Ingestor runs ingestion jobs, never two of one connection at once.
@@ -94,6 +97,19 @@ func (in *Ingestor) release(connID string) {
 	in.mu.Lock()
 	delete(in.running, connID)
 	in.mu.Unlock()
+}
+
+// Active returns the number of jobs queued or running now.
+func (in *Ingestor) Active() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.running)
+}
+
+func (in *Ingestor) finished(job *pmassist.Job) {
+	if in.cfg.OnJobFinished != nil {
+		in.cfg.OnJobFinished(job)
+	}
 }
 
 // Start queues a run in the background; see pmassist.IngestionService.
@@ -344,6 +360,7 @@ func (in *Ingestor) finish(job *pmassist.Job, newItems, updated int, runErr erro
 	}
 	in.logger.Log(ctx, level, "ingestion job ended", "job_id", j.ID, "tenant_id", j.TenantID, "connection_id", j.ConnectionID,
 		"service", j.Service, "trigger", j.Trigger, "status", status, "items_new", newItems, "items_updated", updated, "error", msg)
+	in.finished(j)
 	return j
 }
 

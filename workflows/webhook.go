@@ -64,6 +64,7 @@ func (in *Ingestor) ApplyWebhook(ctx context.Context, connID string, d *pmassist
 	if cerr := in.cfg.Jobs.CreateJob(ctx, job); cerr != nil {
 		return nil, cerr
 	}
+	in.finished(job)
 	return job, err
 }
 

@@ -19,8 +19,12 @@ type WebhooksConfig struct {
 	Connections pmassist.ConnectionService
 	Configs     pmassist.TenantConfigService
 	Items       pmassist.ItemService
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// OnDelivery, optional, is told the outcome of every delivery for a
+	// known service (metrics): applied, ignored, duplicate, challenge,
+	// rejected (a bad signature or body) or failed (an error of ours).
+	OnDelivery func(service pmassist.Service, result string)
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Webhooks receives provider webhooks: the signature is checked before
@@ -43,41 +47,76 @@ func NewWebhooks(cfg WebhooksConfig) *Webhooks {
 	return &Webhooks{cfg: cfg}
 }
 
+// Delivery outcomes told to OnDelivery.
+const (
+	DeliveryApplied   = "applied"
+	DeliveryIgnored   = "ignored"
+	DeliveryDuplicate = "duplicate"
+	DeliveryChallenge = "challenge"
+	DeliveryRejected  = "rejected"
+	DeliveryFailed    = "failed"
+)
+
 // Receive implements pmassist.WebhookService.
 func (w *Webhooks) Receive(ctx context.Context, service pmassist.Service, header http.Header, body []byte) (pmassist.WebhookResult, error) {
 	recv, ok := w.cfg.Receivers[service]
 	if !ok {
 		return pmassist.WebhookResult{}, pmassist.Errorf(pmassist.ENOTFOUND, "no webhooks for %s", service)
 	}
+	res, failures, err := w.receive(ctx, service, recv, header, body)
+	if w.cfg.OnDelivery != nil {
+		w.cfg.OnDelivery(service, deliveryResult(res, failures, err))
+	}
+	return res, err
+}
+
+// deliveryResult names the outcome of a delivery; failures counts the
+// connections it could not be applied to.
+func deliveryResult(res pmassist.WebhookResult, failures int, err error) string {
+	switch code := pmassist.ErrorCode(err); {
+	case code == pmassist.EINTERNAL || code == pmassist.EUNAVAILABLE || (err == nil && res.Routed == 0 && failures > 0):
+		return DeliveryFailed
+	case err != nil:
+		return DeliveryRejected
+	case res.Challenge != "":
+		return DeliveryChallenge
+	case res.Duplicate:
+		return DeliveryDuplicate
+	case res.Routed > 0:
+		return DeliveryApplied
+	}
+	return DeliveryIgnored
+}
+
+func (w *Webhooks) receive(ctx context.Context, service pmassist.Service, recv pmassist.WebhookReceiver, header http.Header, body []byte) (res pmassist.WebhookResult, failures int, err error) {
 	now := w.cfg.Now()
 	d, err := w.cfg.Verifier.VerifyWebhook(ctx, service, recv, header, body, now)
 	if err != nil {
-		return pmassist.WebhookResult{}, err
+		return pmassist.WebhookResult{}, 0, err
 	}
 	if d.Challenge != "" {
-		return pmassist.WebhookResult{Challenge: d.Challenge}, nil
+		return pmassist.WebhookResult{Challenge: d.Challenge}, 0, nil
 	}
 	if d.ID != "" {
 		seen, err := w.cfg.Deliveries.SeenDelivery(ctx, service, d.ID, now)
 		if err != nil {
-			return pmassist.WebhookResult{}, err
+			return pmassist.WebhookResult{}, 0, err
 		}
 		if seen {
-			return pmassist.WebhookResult{Duplicate: true}, nil
+			return pmassist.WebhookResult{Duplicate: true}, 0, nil
 		}
 	}
 	if len(d.Items) == 0 && !d.Refresh {
-		return pmassist.WebhookResult{}, nil
+		return pmassist.WebhookResult{}, 0, nil
 	}
 	conns, err := w.route(ctx, service, d)
 	if err != nil {
-		return pmassist.WebhookResult{}, err
+		return pmassist.WebhookResult{}, 0, err
 	}
 	if len(conns) == 0 {
 		w.cfg.Logger.Info("webhook for a workspace no tenant has connected; ignored", "service", service, "workspace_id", d.WorkspaceID)
-		return pmassist.WebhookResult{}, nil
+		return pmassist.WebhookResult{}, 0, nil
 	}
-	res := pmassist.WebhookResult{}
 	for _, c := range conns {
 		tctx := pmassist.NewContextWithTenant(ctx, c.TenantID)
 		// Each tenant gets its own copies: the store fills in ids.
@@ -85,11 +124,12 @@ func (w *Webhooks) Receive(ctx context.Context, service pmassist.Service, header
 		dc.Items = cloneItems(d.Items)
 		if _, err := w.cfg.Ingestor.ApplyWebhook(tctx, c.ID, &dc); err != nil {
 			w.cfg.Logger.Warn("applying a webhook failed", "service", service, "tenant_id", c.TenantID, "connection_id", c.ID, "error", err)
+			failures++
 			continue
 		}
 		res.Routed++
 	}
-	return res, nil
+	return res, failures, nil
 }
 
 // route finds the connections a delivery belongs to: by workspace id (a

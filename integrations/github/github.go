@@ -49,6 +49,8 @@ type Config struct {
 	Logger *slog.Logger
 	// OnWait is told about every wait ("rate_limit" or "retry").
 	OnWait func(d time.Duration, reason string)
+	// OnResponse is told the HTTP status of every answer (0: none came).
+	OnResponse func(status int)
 }
 
 // Client is a GitHub source and webhook receiver.
@@ -93,6 +95,7 @@ func New(c Config) *Client {
 		Sleep:       c.Sleep,
 		Now:         cl.now,
 		OnWait:      c.OnWait,
+		OnResponse:  c.OnResponse,
 	}
 	return cl
 }

@@ -32,6 +32,8 @@ type Config struct {
 	Sleep  func(ctx context.Context, d time.Duration) error // nil: a real, cancellable wait
 	Logger *slog.Logger                                     // nil: discard
 	OnWait func(d time.Duration, reason string)             // told about every rate-limit or retry wait
+	// OnResponse is told the HTTP status of every answer (0: none came).
+	OnResponse func(status int)
 	// PageSize is the number of issues per request: 1…250, default 50.
 	PageSize int
 }
@@ -91,6 +93,7 @@ func New(c Config) *Client {
 		Sleep:       c.Sleep,
 		Now:         cl.now,
 		OnWait:      c.OnWait,
+		OnResponse:  c.OnResponse,
 	}
 	return cl
 }

@@ -46,6 +46,10 @@ type Config struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// OnRefresh, optional, is told the outcome of every refresh attempt
+	// (or check of a token that does not expire): nil, or why it failed
+	// (metrics).
+	OnRefresh func(service pmassist.Service, err error)
 }
 
 // Services are the store interfaces the manager uses.

@@ -76,7 +76,9 @@ func (m *Manager) refresh(ctx context.Context, id string, need func(*pmassist.Co
 	now := m.now()
 	if !c.Refreshable || tok.RefreshToken == "" {
 		// Nothing to refresh: see whether the token still works.
-		if err := p.check(ctx, m, tok.AccessToken); err != nil {
+		err := p.check(ctx, m, tok.AccessToken)
+		m.refreshed(c.Service, err)
+		if err != nil {
 			return m.recordFailure(ctx, c, tok, asProviderError(c.Service, err))
 		}
 		connected, empty, zero := pmassist.ConnectionConnected, "", 0
@@ -87,9 +89,11 @@ func (m *Manager) refresh(ctx context.Context, id string, need func(*pmassist.Co
 	}
 	app, err := m.appFor(ctx, c)
 	if err != nil {
+		m.refreshed(c.Service, err)
 		return m.recordFailure(ctx, c, tok, &providerError{Service: c.Service, Status: 400, Code: "app_missing", Detail: pmassist.ErrorMessage(err)})
 	}
 	fresh, err := m.oauthConfig(p, app).TokenSource(m.httpContext(ctx, p), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	m.refreshed(c.Service, err)
 	if err != nil {
 		return m.recordFailure(ctx, c, tok, asProviderError(c.Service, err))
 	}
@@ -102,6 +106,13 @@ func (m *Manager) refresh(ctx context.Context, id string, need func(*pmassist.Co
 	}
 	m.logger.InfoContext(ctx, "refreshed connection token", "connection_id", id, "service", c.Service, "tenant_id", c.TenantID)
 	return c, next, nil
+}
+
+// refreshed tells OnRefresh the outcome of a refresh attempt.
+func (m *Manager) refreshed(service pmassist.Service, err error) {
+	if m.cfg.OnRefresh != nil {
+		m.cfg.OnRefresh(service, err)
+	}
 }
 
 // recordFailure stores the outcome of a failed refresh: a grant that is gone

@@ -48,6 +48,9 @@ type Config struct {
 	// OnWait, optional, is told about every wait: reason "rate_limit" or
 	// "retry" (from the retry loop) or "pace" (HistoryEvery).
 	OnWait func(d time.Duration, reason string)
+	// OnResponse, optional, is told the HTTP status of every Web API
+	// answer (0: none came).
+	OnResponse func(status int)
 }
 
 // Client is the Slack source and webhook receiver. It is safe for
@@ -98,6 +101,7 @@ func New(c Config) *Client {
 			Sleep:       c.Sleep,
 			Now:         c.Now,
 			OnWait:      c.OnWait,
+			OnResponse:  c.OnResponse,
 		},
 		nextHistory: map[string]time.Time{},
 	}

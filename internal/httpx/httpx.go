@@ -40,6 +40,9 @@ type Retrier struct {
 	// OnWait is told about every wait (metrics, logs); reason is
 	// "rate_limit" or "retry".
 	OnWait func(d time.Duration, reason string)
+	// OnResponse is told about every attempt's outcome (metrics): the
+	// answer's HTTP status, or 0 when none came (a network error).
+	OnResponse func(status int)
 }
 
 // Response is an answer with its body read.
@@ -73,6 +76,7 @@ func (r *Retrier) Do(ctx context.Context, newReq func(ctx context.Context) (*htt
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		r.observe(res, err)
 		if err == nil {
 			if wait, limited := r.rateLimited(res, body); limited {
 				if mw := r.maxWait(); wait > mw {
@@ -98,6 +102,17 @@ func (r *Retrier) Do(ctx context.Context, newReq func(ctx context.Context) (*htt
 			return nil, err
 		}
 	}
+}
+
+func (r *Retrier) observe(res *http.Response, err error) {
+	if r.OnResponse == nil {
+		return
+	}
+	status := 0
+	if res != nil && err == nil {
+		status = res.StatusCode
+	}
+	r.OnResponse(status)
 }
 
 func (r *Retrier) rateLimited(res *http.Response, body []byte) (time.Duration, bool) {

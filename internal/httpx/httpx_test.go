@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,8 +25,10 @@ func TestRetrier(t *testing.T) {
 	}))
 	defer ts.Close()
 	var waits []string
+	var statuses []int
 	r := &Retrier{Client: ts.Client(), Sleep: func(ctx context.Context, d time.Duration) error { return nil },
-		OnWait: func(d time.Duration, reason string) { waits = append(waits, reason+":"+d.Round(time.Second).String()) }}
+		OnWait:     func(d time.Duration, reason string) { waits = append(waits, reason+":"+d.Round(time.Second).String()) },
+		OnResponse: func(status int) { statuses = append(statuses, status) }}
 	res, err := r.Do(context.Background(), func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, "GET", ts.URL+"/x?token=secret", nil)
 	})
@@ -34,6 +37,9 @@ func TestRetrier(t *testing.T) {
 	}
 	if len(waits) != 3 || waits[0] != "rate_limit:7s" || waits[1][:5] != "retry" {
 		t.Fatalf("waits %v", waits)
+	}
+	if fmt.Sprint(statuses) != "[429 503 502 200]" {
+		t.Fatalf("observed answers %v", statuses)
 	}
 }
 
@@ -48,11 +54,16 @@ func TestRetrierGivesUpAndHidesQuery(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	ts.Close()
+	var statuses []int
+	r.OnResponse = func(status int) { statuses = append(statuses, status) }
 	_, err = r.Do(context.Background(), func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, "GET", ts.URL+"/x?token=secret", nil)
 	})
 	if err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("network error %v", err)
+	}
+	if fmt.Sprint(statuses) != "[0 0 0]" {
+		t.Fatalf("network errors observed as %v", statuses)
 	}
 }
 
