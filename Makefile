@@ -7,7 +7,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) 
 
 BENCHFLAGS ?=
 
-.PHONY: build run test lint clean bench bench-quick
+.PHONY: build run demo test lint clean bench bench-quick
 
 ## build: a static binary at bin/pmassist (the same command the Dockerfile runs)
 build:
@@ -16,6 +16,11 @@ build:
 ## run: build and serve on :8080 with data in ./data
 run: build
 	./bin/pmassist serve
+
+## demo: build and run the demo — built-in Slack/Linear/GitHub stand-ins with a
+## seeded week, data in ./demo-data (never ./data); prints the URL and a login
+demo: build
+	./bin/pmassist demo
 
 ## test: lint, then every test with the race detector
 test: lint

@@ -32,6 +32,7 @@ const (
 	AuditTierChanged           = "billing.tier_changed"
 	AuditConnectionPaused      = "connection.paused"
 	AuditConnectionResumed     = "connection.resumed"
+	AuditExported              = "audit.exported"
 )
 
 // AuditEvent records who changed what in a tenant.

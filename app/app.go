@@ -24,6 +24,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/integrations/stripe"
 	"github.com/pmassist/pmassist/internal/mail"
+	"github.com/pmassist/pmassist/internal/metrics"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/server"
 	"github.com/pmassist/pmassist/store"
@@ -61,6 +62,23 @@ type Config struct {
 	// SMTPURL and SMTPFrom turn email delivery on (PMASSIST_SMTP_URL,
 	// PMASSIST_SMTP_FROM).
 	SMTPURL, SMTPFrom string
+	// MetricsToken is PMASSIST_METRICS_TOKEN: the bearer token that opens
+	// /metrics to non-loopback addresses; empty means loopback only.
+	MetricsToken string
+	// Backup is scheduled backups (PMASSIST_BACKUP_*).
+	Backup BackupConfig
+}
+
+// BackupConfig is PMASSIST_BACKUP_DIR, _INTERVAL and _KEEP: with a folder
+// set, a backup is written there every Interval and the newest Keep kept.
+type BackupConfig struct {
+	Dir      string
+	Interval time.Duration // default 24h
+	Keep     int           // default 7
+	// IntervalSetting and KeepSetting are the raw environment values, parsed
+	// into Interval and Keep by the command line's validation ("" keeps the
+	// default).
+	IntervalSetting, KeepSetting string
 }
 
 // StripeConfig is PMASSIST_STRIPE_*; secrets come from the environment only.
@@ -94,6 +112,10 @@ type Main struct {
 	Standups  *workflows.Standups
 	Billing   *workflows.Billing
 	Server    *server.Server
+	Metrics   *metrics.Metrics
+	// Operations are backups (also scheduled, Config.Backup) and compaction
+	// of the data file.
+	Operations *store.Operations
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
 
@@ -105,7 +127,8 @@ type Main struct {
 // NewMain returns a Main with the default settings.
 func NewMain() *Main {
 	return &Main{Config: Config{Addr: ":8080", DataDir: "./data", BaseURL: "http://localhost:8080",
-		Signup: server.SignupInvite, DefaultTier: string(pmassist.TierEnterprise), LogLevel: "info"}}
+		Signup: server.SignupInvite, DefaultTier: string(pmassist.TierEnterprise), LogLevel: "info",
+		Backup: BackupConfig{Interval: store.DefaultBackupInterval, Keep: store.DefaultBackupKeep}}}
 }
 
 // Open creates the data folder and master key if needed, opens the data
@@ -147,6 +170,13 @@ func (m *Main) Open() error {
 		m.OAuth.Run(ctx, RefreshPassEvery)
 	}()
 	go m.replanPeriodically(ctx)
+	if m.Config.Backup.Dir != "" {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.Operations.Run(ctx)
+		}()
+	}
 	m.Logger.Info("serving", "addr", m.Server.Addr(), "data", m.Config.DataDir, "version", pmassist.Version)
 	return nil
 }
@@ -248,16 +278,23 @@ func LoadKeyring(dataDir, envKey string, create bool, logger *slog.Logger) (*sto
 // provider clients, ingestion and its schedule, webhooks, and the server.
 func (m *Main) wire(db *store.DB) error {
 	p := m.Config.Providers
+	mx := metrics.New()
+	m.Metrics = mx
 	m.OAuth = oauth.New(oauth.Config{
 		BaseURL: m.Config.BaseURL, Apps: p.Apps, SlackURL: p.SlackURL, LinearURL: p.LinearURL, LinearAPIURL: p.LinearAPIURL,
-		GitHubURL: p.GitHubURL, GitHubAPIURL: p.GitHubAPIURL, Logger: m.Logger,
+		GitHubURL: p.GitHubURL, GitHubAPIURL: p.GitHubAPIURL, Logger: m.Logger, OnRefresh: mx.TokenRefreshed,
 	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
 	client := &http.Client{Timeout: 60 * time.Second}
 	slackClient := slack.New(slack.Config{BaseURL: p.SlackURL, HTTPClient: client, Tokens: m.OAuth,
-		HistoryEvery: p.SlackHistoryEvery, Logger: m.Logger})
-	linearClient := linear.New(linear.Config{APIURL: p.LinearAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger})
-	githubClient := github.New(github.Config{APIURL: p.GitHubAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger})
+		HistoryEvery: p.SlackHistoryEvery, Logger: m.Logger,
+		OnResponse: mx.ProviderResponse(pmassist.ServiceSlack), OnWait: mx.ProviderWait(pmassist.ServiceSlack)})
+	linearClient := linear.New(linear.Config{APIURL: p.LinearAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger,
+		OnResponse: mx.ProviderResponse(pmassist.ServiceLinear), OnWait: mx.ProviderWait(pmassist.ServiceLinear)})
+	githubClient := github.New(github.Config{APIURL: p.GitHubAPIURL, HTTPClient: client, Tokens: m.OAuth, Logger: m.Logger,
+		OnResponse: mx.ProviderResponse(pmassist.ServiceGitHub), OnWait: mx.ProviderWait(pmassist.ServiceGitHub)})
 
+	m.Operations = store.NewOperations(db, store.OperationsConfig{Dir: m.Config.Backup.Dir,
+		Interval: m.Config.Backup.Interval, Keep: m.Config.Backup.Keep, Logger: m.Logger})
 	ctx := context.Background()
 	var err error
 	if n, err := db.FailInterruptedJobs(ctx, time.Now()); err != nil {
@@ -296,7 +333,7 @@ func (m *Main) wire(db *store.DB) error {
 	m.Standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db,
 		Configs: db, Tenants: db, Connections: db, Slack: slackClient, Mailer: mailer, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	m.Ingestor = workflows.NewIngestor(workflows.IngestorConfig{
-		Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db, Logger: m.Logger,
+		Connections: db, Items: db, Jobs: db, Configs: db, Tenants: db, Logger: m.Logger, OnJobFinished: mx.JobFinished,
 		AfterStore: func(ctx context.Context, items []*pmassist.Item) {
 			ids := make([]string, len(items))
 			for i, it := range items {
@@ -327,19 +364,21 @@ func (m *Main) wire(db *store.DB) error {
 	m.Billing = workflows.NewBilling(workflows.BillingConfig{Provider: payments, Store: db, Tenants: db, Connections: db,
 		Audit: db, Planner: m.Scheduler, BaseURL: m.Config.BaseURL, Logger: m.Logger})
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: m.Ingestor, Verifier: m.OAuth, Deliveries: db,
-		Connections: db, Configs: db, Items: db, Logger: m.Logger,
+		Connections: db, Configs: db, Items: db, Logger: m.Logger, OnDelivery: mx.WebhookDelivered,
 		Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient,
 		}})
 	m.Server, err = server.New(server.Config{
 		BaseURL: m.Config.BaseURL, SignupMode: m.Config.Signup, DefaultTier: pmassist.Tier(m.Config.DefaultTier),
 		Logger: m.Logger, PasswordParams: m.PasswordParams,
+		Metrics: mx.Handler(), MetricsToken: m.Config.MetricsToken, ObserveRequest: mx.ObserveRequest,
 	}, server.Services{
 		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
 		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,
 		Ingestion: m.Ingestor, Webhooks: webhooks, Planner: m.Scheduler,
 		Decisions: db, Search: m.Index, Indexer: m.Index,
 		Standups: m.Standups, StandupStore: db, Teammates: db, Billing: m.Billing,
+		Operations: m.Operations, System: m.systemInfo(db, time.Now()),
 		Ready: func(ctx context.Context) map[string]error {
 			checks := map[string]error{"data_file": db.Ping(ctx), "scheduler": nil, "index": nil}
 			if !m.Scheduler.Running() {
@@ -357,6 +396,7 @@ func (m *Main) wire(db *store.DB) error {
 		_ = m.Index.Close()
 		return err
 	}
+	m.registerGauges(db)
 	return nil
 }
 

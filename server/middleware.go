@@ -17,7 +17,8 @@ import (
 // after the handler, knows what later layers learned (route, tenant, user).
 type requestInfo struct {
 	id       string
-	route    string
+	route    string // method and template, for the log
+	template string // the route's path template, for metrics
 	tenantID string
 	userID   string
 }
@@ -85,7 +86,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p == http.ErrAbortHandler {
+				// A handler cut a streamed answer short on purpose (a
+				// download failing midway): the client must see a broken
+				// connection, not a well-formed but truncated file.
+				panic(p)
+			}
+			if p != nil {
 				s.logger.ErrorContext(r.Context(), "panic", slog.Any("panic", p),
 					slog.String("request_id", info.id), slog.String("stack", string(debug.Stack())))
 				if sw.status == 0 {
@@ -107,6 +115,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				slog.String("user_id", info.userID),
 				slog.String("remote", clientIP(r)),
 			)
+			s.observeRequest(r, info, sw.status, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -118,7 +127,8 @@ func (s *Server) recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if route := mux.CurrentRoute(r); route != nil {
 			if tpl, err := route.GetPathTemplate(); err == nil {
-				infoFrom(r.Context()).route = r.Method + " " + tpl
+				info := infoFrom(r.Context())
+				info.route, info.template = r.Method+" "+tpl, tpl
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -48,11 +48,13 @@ func (s *Server) registerPageRoutes(r *mux.Router) {
 	r.HandleFunc("/operator/tenants", s.operator(s.pageOperatorTenants)).Methods(http.MethodGet)
 	r.HandleFunc("/operator/tenants", s.operator(s.postOperatorTenant)).Methods(http.MethodPost)
 	r.HandleFunc("/operator/tenants/{id}", s.operator(s.postOperatorUpdateTenant)).Methods(http.MethodPost)
+	s.registerOperatorPages(r)
 	s.registerIntegrationPages(r)
 	s.registerIngestionPages(r)
 	s.registerDecisionPages(r)
 	s.registerStandupPages(r)
 	s.registerBillingPages(r)
+	s.registerAuditPages(r)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
@@ -152,13 +154,14 @@ func navItems() []ui.NavItem {
 		{Key: "people", Label: "People", Href: "/people"},
 		{Key: "tokens", Label: "API tokens", Href: "/tokens"},
 		{Key: "billing", Label: "Billing", Href: "/billing"},
+		{Key: "audit", Label: "Audit log", Href: "/audit"},
 	}
 }
 
 // layout fills the frame of a signed-in page.
 func (s *Server) layout(w http.ResponseWriter, r *http.Request, id *identity, title, active string) ui.Layout {
 	l := ui.Layout{Title: title, Active: active, UserName: id.user.Name, UserEmail: id.user.Email,
-		Operator: id.user.Operator, Nav: navItems()}
+		Operator: id.user.Operator, Nav: navFor(id)}
 	l.Flash, l.FlashErr = s.takeFlash(w, r)
 	if id.session != nil {
 		l.CSRFToken = id.session.CSRFToken
@@ -614,14 +617,16 @@ func (s *Server) operatorTenantsPage(w http.ResponseWriter, r *http.Request, id 
 	if err != nil {
 		return nil, err
 	}
-	page := &ui.OperatorTenantsPage{Layout: s.layout(w, r, id, "Tenants", "operator")}
+	page := &ui.OperatorTenantsPage{Layout: s.layout(w, r, id, "Tenants", "operator_tenants")}
 	for _, p := range pmassist.Plans {
 		page.Tiers = append(page.Tiers, string(p.Tier))
 	}
 	page.Form.Tier = string(s.cfg.DefaultTier)
 	for _, t := range rows {
 		page.Tenants = append(page.Tenants, ui.TenantRow{ID: t.ID, Name: t.Name, Tier: t.Tier,
-			SubscriptionStatus: t.SubscriptionStatus, Suspended: t.Suspended, Members: t.Members, CreatedAt: t.CreatedAt})
+			SubscriptionStatus: t.SubscriptionStatus, Suspended: t.Suspended, Members: t.Members, CreatedAt: t.CreatedAt,
+			ItemsUsed: t.Usage.ItemsIngested, ItemsLimit: pageLimit(t.Usage.ItemsLimit),
+			IntegrationsUsed: t.Usage.Integrations, IntegrationsLimit: pageLimit(t.Usage.IntegrationsLimit)})
 	}
 	return page, nil
 }

@@ -106,7 +106,8 @@ func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t *pmassist
 
 // AnonymousRatePerMinute bounds requests per client address that carry no
 // valid credentials (product.md §8: per-address limits on unauthenticated
-// endpoints). Health checks and static files are not counted.
+// endpoints). Health checks, allowed metrics scrapes and static files are
+// not counted.
 const AnonymousRatePerMinute = 120
 
 func rateExempt(path string) bool {
@@ -116,7 +117,7 @@ func rateExempt(path string) bool {
 // limitAnonymous applies the per-address limit to a request without an
 // identity; it reports whether the request may go on.
 func (s *Server) limitAnonymous(w http.ResponseWriter, r *http.Request) bool {
-	if rateExempt(r.URL.Path) {
+	if rateExempt(r.URL.Path) || s.allowedScrape(r) {
 		return true
 	}
 	d := s.anonLimiter.take(clientIP(r), AnonymousRatePerMinute, s.now())

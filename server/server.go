@@ -39,6 +39,14 @@ type Config struct {
 	Now func() time.Time
 	// PasswordParams are the argon2id costs of new password hashes.
 	PasswordParams password.Params
+	// Metrics serves GET /metrics (Prometheus text) to loopback peers and
+	// to requests bearing MetricsToken; nil: /metrics is not found.
+	Metrics      http.Handler
+	MetricsToken string
+	// ObserveRequest, optional, is told about every answered request: the
+	// route template ("" when no route matched, never the raw path), the
+	// method, the status and the time taken.
+	ObserveRequest func(route, method string, status int, d time.Duration)
 }
 
 // Services are the domain services the handlers use.
@@ -67,6 +75,12 @@ type Services struct {
 	Billing      pmassist.BillingService
 	// Planner re-plans schedules after changes; nil in tests without one.
 	Planner pmassist.Planner
+	// Operations backs up and compacts the data file (operators only); nil
+	// answers 503 unavailable.
+	Operations pmassist.OperationsService
+	// System composes the operator's overview of the running appliance;
+	// nil answers 503 unavailable.
+	System func(ctx context.Context) pmassist.SystemInfo
 	// Ready reports the state of each dependency for /readyz: a nil error
 	// means ready.
 	Ready func(ctx context.Context) map[string]error
@@ -207,12 +221,14 @@ func (s *Server) routes() *mux.Router {
 	s.registerTenantRoutes(r)
 	s.registerMemberRoutes(r)
 	s.registerAdminRoutes(r)
+	s.registerOperatorRoutes(r)
 	s.registerBillingRoutes(r)
 	s.registerIntegrationRoutes(r)
 	s.registerIngestionRoutes(r)
 	s.registerDecisionRoutes(r)
 	s.registerSearchRoutes(r)
 	s.registerStandupRoutes(r)
+	s.registerMetricsRoutes(r)
 	s.registerPageRoutes(r)
 	return r
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/integrations/slack"
 	"github.com/pmassist/pmassist/integrations/stripe"
+	"github.com/pmassist/pmassist/internal/metrics"
 	"github.com/pmassist/pmassist/password"
 	"github.com/pmassist/pmassist/store"
 	"github.com/pmassist/pmassist/store/search"
@@ -43,6 +44,7 @@ type env struct {
 	index    *search.Index
 	standups *workflows.Standups
 	logs     *syncBuffer
+	metrics  *metrics.Metrics
 
 	slack  *fake.Slack
 	linear *fake.Linear
@@ -50,6 +52,11 @@ type env struct {
 	// stripe is the Stripe stand-in when the env has billing on (nil off).
 	stripe  *fake.Stripe
 	billing *workflows.Billing
+	// keys open the data file and its backups; ops backs it up and
+	// compacts it; started is when the env's server started (System).
+	keys    *store.Keyring
+	ops     *store.Operations
+	started time.Time
 }
 
 // Stripe settings of the billing env.
@@ -62,7 +69,8 @@ const (
 
 // envOptions change the env beyond the server's Config.
 type envOptions struct {
-	stripe bool // billing on, against the Stripe stand-in
+	stripe    bool   // billing on, against the Stripe stand-in
+	backupDir string // scheduled backups into this folder ("" = off)
 }
 
 // syncBuffer collects the server's log lines for leak checks.
@@ -98,8 +106,11 @@ func newEnvWith(t *testing.T, opts envOptions, mutate ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: fake.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
+	e := &env{t: t, db: db, clock: fake.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{},
+		metrics: metrics.New()}
+	e.keys, e.started = keys, e.clock.Now()
 	cfg := Config{BaseURL: "http://pm.test", Now: e.clock.Now, PasswordParams: password.Cheap,
+		Metrics: e.metrics.Handler(), ObserveRequest: e.metrics.ObserveRequest,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, m := range mutate {
 		m(&cfg)
@@ -120,10 +131,11 @@ func newEnvWith(t *testing.T, opts envOptions, mutate ...func(*Config)) *env {
 			pmassist.ServiceGitHub: {ClientID: "github-client", ClientSecret: "github-secret", SigningSecret: githubWebhookSecret},
 		},
 		SlackURL: slackTS.URL, LinearURL: linearTS.URL, LinearAPIURL: linearTS.URL, GitHubURL: githubTS.URL, GitHubAPIURL: githubTS.URL,
-		Now: e.clock.Now, Logger: cfg.Logger,
+		Now: e.clock.Now, Logger: cfg.Logger, OnRefresh: e.metrics.TokenRefreshed,
 	}, oauth.Services{Connections: db, Apps: db, Tenants: db})
 	sleep := func(ctx context.Context, d time.Duration) error { return ctx.Err() }
-	slackClient := slack.New(slack.Config{BaseURL: slackTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
+	slackClient := slack.New(slack.Config{BaseURL: slackTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger,
+		OnResponse: e.metrics.ProviderResponse(pmassist.ServiceSlack), OnWait: e.metrics.ProviderWait(pmassist.ServiceSlack)})
 	linearClient := linear.New(linear.Config{APIURL: linearTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
 	githubClient := github.New(github.Config{APIURL: githubTS.URL, Tokens: e.oauth, Now: e.clock.Now, Sleep: sleep, Logger: cfg.Logger})
 	e.index, err = search.Open(search.Options{Dir: filepath.Join(t.TempDir(), "index"), Items: db, Decisions: db, Walker: db,
@@ -147,12 +159,15 @@ func newEnvWith(t *testing.T, opts envOptions, mutate ...func(*Config)) *env {
 				t.Errorf("people: %v", err)
 			}
 		},
-		Now: e.clock.Now, Logger: cfg.Logger, Sources: map[pmassist.Service]pmassist.Source{
+		Now: e.clock.Now, Logger: cfg.Logger, OnJobFinished: e.metrics.JobFinished, Sources: map[pmassist.Service]pmassist.Source{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
+	e.metrics.Index(e.index.IndexState, e.index.Pending)
+	e.metrics.ActiveJobs(e.ingestor.Active)
 	e.standups = workflows.NewStandups(workflows.StandupsConfig{Items: db, Decisions: db, Teammates: db, Standups: db, Configs: db,
 		Tenants: db, Connections: db, Slack: slackClient, BaseURL: cfg.BaseURL, Now: e.clock.Now, Logger: cfg.Logger})
 	webhooks := workflows.NewWebhooks(workflows.WebhooksConfig{Ingestor: e.ingestor, Verifier: e.oauth, Deliveries: db,
-		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
+		Connections: db, Configs: db, Items: db, Now: e.clock.Now, Logger: cfg.Logger, OnDelivery: e.metrics.WebhookDelivered,
+		Receivers: map[pmassist.Service]pmassist.WebhookReceiver{
 			pmassist.ServiceSlack: slackClient, pmassist.ServiceLinear: linearClient, pmassist.ServiceGitHub: githubClient}})
 	var payments pmassist.PaymentProvider
 	if opts.stripe {
@@ -168,10 +183,11 @@ func newEnvWith(t *testing.T, opts envOptions, mutate ...func(*Config)) *env {
 	}
 	e.billing = workflows.NewBilling(workflows.BillingConfig{Provider: payments, Store: db, Tenants: db, Connections: db, Audit: db,
 		BaseURL: cfg.BaseURL, Now: e.clock.Now, Logger: cfg.Logger})
+	e.ops = store.NewOperations(db, store.OperationsConfig{Dir: opts.backupDir, Now: e.clock.Now, Logger: cfg.Logger})
 	e.srv, err = New(cfg, Services{Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db,
 		Invitations: db, Audit: db, Connections: db, Apps: db, OAuth: e.oauth, Items: db, Jobs: db, Configs: db,
 		Ingestion: e.ingestor, Webhooks: webhooks, Decisions: db, Search: e.index, Indexer: e.index,
-		Standups: e.standups, StandupStore: db, Teammates: db, Billing: e.billing, Ready: func(ctx context.Context) map[string]error {
+		Standups: e.standups, StandupStore: db, Teammates: db, Billing: e.billing, Operations: e.ops, System: e.system, Ready: func(ctx context.Context) map[string]error {
 			if e.ready != nil {
 				return e.ready
 			}
@@ -924,7 +940,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		if err != nil {
 			return nil
 		}
-		if !strings.HasPrefix(tpl, "/api/") && tpl != "/healthz" && tpl != "/readyz" {
+		if !strings.HasPrefix(tpl, "/api/") && tpl != "/healthz" && tpl != "/readyz" && tpl != "/metrics" {
 			return nil
 		}
 		methods, err := route.GetMethods()

@@ -12,6 +12,7 @@ import (
 func (s *Server) registerTenantRoutes(r *mux.Router) {
 	r.HandleFunc(v1+"/tenant", s.member(pmassist.RoleMember, s.handleGetTenant)).Methods(http.MethodGet)
 	r.HandleFunc(v1+"/audit", s.member(pmassist.RoleAdmin, s.handleListAudit)).Methods(http.MethodGet)
+	r.HandleFunc(v1+"/audit/export", s.member(pmassist.RoleAdmin, s.handleExportAudit)).Methods(http.MethodGet)
 }
 
 // usageJSON is a tenant's consumption against its plan; a nil limit is

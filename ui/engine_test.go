@@ -10,7 +10,7 @@ import (
 
 func TestPagesListsEveryPage(t *testing.T) {
 	tpl := mustNew(t)
-	want := []string{"billing", "dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_tenants", "people", "search", "settings", "setup", "signup", "standup", "standups", "tokens"}
+	want := []string{"audit", "billing", "dashboard", "decision", "decisions", "error", "integrations", "invite", "jobs", "login", "members", "operator_backups", "operator_jobs", "operator_system", "operator_tenants", "people", "search", "settings", "setup", "signup", "standup", "standups", "tokens"}
 	if got := tpl.Pages(); !slices.Equal(got, want) {
 		t.Fatalf("Pages() = %v, want %v", got, want)
 	}
@@ -63,6 +63,12 @@ func ptr(v any) any {
 		return &v
 	case OperatorTenantsPage:
 		return &v
+	case OperatorSystemPage:
+		return &v
+	case OperatorJobsPage:
+		return &v
+	case OperatorBackupsPage:
+		return &v
 	case DecisionsPage:
 		return &v
 	case DecisionPage:
@@ -76,6 +82,8 @@ func ptr(v any) any {
 	case PeoplePage:
 		return &v
 	case BillingPage:
+		return &v
+	case AuditPage:
 		return &v
 	case ErrorPage:
 		return &v

@@ -90,14 +90,16 @@ func filled(s string) map[string]any {
 	ops := OperatorTenantsPage{
 		Layout: layout(s),
 		Tenants: []TenantRow{
-			{ID: "t1", Name: s, Tier: "team", SubscriptionStatus: s, Members: 1200, CreatedAt: testNow.Add(-48 * time.Hour)},
-			{ID: "t2", Name: s, Tier: s, Suspended: true, CreatedAt: testNow.Add(-400 * 24 * time.Hour)},
+			{ID: "t1", Name: s, Tier: "team", SubscriptionStatus: s, Members: 1200, CreatedAt: testNow.Add(-48 * time.Hour),
+				ItemsUsed: 4321, ItemsLimit: 5000, IntegrationsUsed: 1, IntegrationsLimit: 1},
+			{ID: "t2", Name: s, Tier: s, Suspended: true, CreatedAt: testNow.Add(-400 * 24 * time.Hour),
+				ItemsUsed: 7, ItemsLimit: -1, IntegrationsUsed: 3, IntegrationsLimit: -1},
 		},
 		Tiers:  []string{"free", "team", s},
 		Errors: errs(s, "name", "owner_email", "owner_name", "owner_password", "tier"),
 	}
 	ops.Form.Name, ops.Form.OwnerEmail, ops.Form.OwnerName, ops.Form.Tier = s, s, s, s
-	ops.Active = "operator"
+	ops.Active = "operator_tenants"
 
 	jobStarted := testNow.Add(-20 * time.Minute)
 	jobFinished := jobStarted.Add(95 * time.Second)
@@ -235,6 +237,7 @@ func filled(s string) map[string]any {
 
 	return map[string]any{
 		"billing":   billingFixture(s),
+		"audit":     auditFixture(s),
 		"standups":  standupsPage,
 		"standup":   standupPage,
 		"people":    peoplePage,
@@ -278,6 +281,9 @@ func filled(s string) map[string]any {
 		"jobs":             jobsPage,
 		"settings":         settings,
 		"operator_tenants": ops,
+		"operator_system":  operatorSystemFixture(s),
+		"operator_jobs":    operatorJobsFixture(s),
+		"operator_backups": operatorBackupsFixture(s),
 		"error":            ErrorPage{Layout: layout(s), Status: 404, Heading: s, Message: s, BackHref: "/", BackText: s},
 	}
 }
@@ -296,6 +302,9 @@ func zero() map[string]any {
 		"jobs":             JobsPage{},
 		"settings":         SettingsPage{},
 		"operator_tenants": OperatorTenantsPage{},
+		"operator_system":  OperatorSystemPage{},
+		"operator_jobs":    OperatorJobsPage{},
+		"operator_backups": OperatorBackupsPage{},
 		"decisions":        DecisionsPage{},
 		"decision":         DecisionPage{},
 		"search":           SearchPage{},
@@ -303,6 +312,7 @@ func zero() map[string]any {
 		"standup":          StandupPage{},
 		"people":           PeoplePage{},
 		"billing":          BillingPage{},
+		"audit":            AuditPage{},
 		"error":            ErrorPage{},
 	}
 }
@@ -513,5 +523,28 @@ func billingFixture(s string) BillingPage {
 		Error:             s,
 	}
 	p.Active = "billing"
+	return p
+}
+
+// auditFixture is the audit log of an enterprise tenant with s in every
+// text field: known and unknown actions, events with and without details,
+// a system event, an event without a time, and more pages after this one.
+func auditFixture(s string) AuditPage {
+	p := AuditPage{
+		Layout: layout(s),
+		Events: []AuditRow{
+			{At: testNow.Add(-2 * time.Minute), Actor: "ada@example.com", Action: "billing.tier_changed", Target: s,
+				Details: []AuditDetail{{Key: "from", Value: "pro"}, {Key: "to", Value: "enterprise"}, {Key: s, Value: s}}},
+			{At: testNow.Add(-3 * time.Hour), Actor: s, Action: "connection.connected", Target: "Slack " + s,
+				Details: []AuditDetail{{Key: "workspace", Value: s}}},
+			{At: testNow.Add(-26 * time.Hour), Actor: "system", Action: "connection.paused", Target: "c1"},
+			{At: testNow.Add(-40 * 24 * time.Hour), Actor: s, Action: s, Target: s, Details: []AuditDetail{{Key: "note", Value: s}}},
+			{Actor: s, Action: "audit.exported", Target: "csv"},
+		},
+		NextHref:  "/audit?cursor=abc&x=" + s,
+		Paged:     true,
+		CanExport: true,
+	}
+	p.Active = "audit"
 	return p
 }

@@ -76,6 +76,9 @@ func (t *Templates) funcs() template.FuncMap {
 		"otherIdentities": otherIdentities,
 
 		"limitText": limitText,
+
+		"bytes": bytesText,
+		"span":  formatSpan,
 	}
 }
 

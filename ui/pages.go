@@ -223,12 +223,15 @@ type SettingsPage struct {
 	Errors                                                FormErrors // keys as the API's: "timezone", "slack_channels", "linear_team_ids", "github_orgs", "github_repos", "ingestion_interval_minutes", "decisions.phrases", "decisions.reaction", "standup.time", "standup.weekdays", "standup.slack_channel", "standup.email_to"
 }
 
-// TenantRow is one tenant in the operator console.
+// TenantRow is one tenant in the operator console with its usage of the
+// month against its plan (a limit of -1 means unlimited).
 type TenantRow struct {
-	ID, Name, Tier, SubscriptionStatus string
-	Suspended                          bool
-	Members                            int
-	CreatedAt                          time.Time
+	ID, Name, Tier, SubscriptionStatus  string
+	Suspended                           bool
+	Members                             int
+	CreatedAt                           time.Time
+	ItemsUsed, ItemsLimit               int
+	IntegrationsUsed, IntegrationsLimit int
 }
 
 // OperatorTenantsPage lists all tenants and the form to create one.
@@ -238,6 +241,72 @@ type OperatorTenantsPage struct {
 	Tiers   []string
 	Form    struct{ Name, OwnerEmail, OwnerName, Tier string }
 	Errors  FormErrors
+}
+
+// OperatorSystemPage is the operator's overview of the appliance (GET
+// /operator) with the form that rebuilds the search index (POST
+// /operator/reindex). Available is false when the server was started
+// without a system overview; the other fields are then empty.
+type OperatorSystemPage struct {
+	Layout
+	Available              bool
+	Version, Commit        string
+	StartedAt              time.Time
+	Uptime                 time.Duration
+	DataFileBytes          int64
+	IndexState, IndexError string // IndexState: ready | building | failed
+	IndexDocs              uint64
+	IndexVersion           int
+	SchedulerRunning       bool
+	SchedulerJobs          int
+	GoVersion              string
+	Goroutines             int
+	HeapBytes              uint64
+	// The backups summary: whether a folder is set, the newest backup and
+	// the last failure.
+	BackupsEnabled bool
+	LastBackup     *BackupRow
+	BackupError    string
+}
+
+// OperatorJobRow is one ingestion job of any tenant.
+type OperatorJobRow struct {
+	JobRow
+	TenantID, TenantName string
+}
+
+// OperatorJobsPage lists the newest ingestion jobs of all tenants (GET
+// /operator/jobs); Limit is how many of the newest are asked for.
+type OperatorJobsPage struct {
+	Layout
+	Jobs  []OperatorJobRow
+	Limit int
+}
+
+// BackupRow is one backup file in the backup folder.
+type BackupRow struct {
+	Name      string
+	Size      int64
+	CreatedAt time.Time
+}
+
+// OperatorBackupsPage shows scheduled backups (PMASSIST_BACKUP_DIR), the
+// link that downloads a backup (GET /api/v1/admin/backup) and the forms that
+// back up into the folder now (POST /operator/backups) and compact the data
+// file (POST /operator/compact). Available is false when the server runs
+// without the operations service; Enabled when a backup folder is set.
+type OperatorBackupsPage struct {
+	Layout
+	Available, Enabled bool
+	Dir                string
+	Interval           time.Duration
+	Keep               int
+	LastSuccess        *BackupRow
+	LastError          string
+	LastErrorAt        *time.Time
+	NextAt             *time.Time
+	Backups            []BackupRow // newest first
+	DataFileBytes      int64       // 0 when unknown
 }
 
 // SourceRow is one source of a decision (api.md Decision "sources"): the
@@ -441,6 +510,9 @@ var pageData = map[string]any{
 	"jobs":             JobsPage{},
 	"settings":         SettingsPage{},
 	"operator_tenants": OperatorTenantsPage{},
+	"operator_system":  OperatorSystemPage{},
+	"operator_jobs":    OperatorJobsPage{},
+	"operator_backups": OperatorBackupsPage{},
 	"decisions":        DecisionsPage{},
 	"decision":         DecisionPage{},
 	"search":           SearchPage{},
@@ -448,5 +520,29 @@ var pageData = map[string]any{
 	"standup":          StandupPage{},
 	"people":           PeoplePage{},
 	"billing":          BillingPage{},
+	"audit":            AuditPage{},
 	"error":            ErrorPage{},
+}
+
+// AuditDetail is one fact of an audit event ("role": "admin").
+type AuditDetail struct{ Key, Value string }
+
+// AuditRow is one audit event (api.md GET /api/v1/audit). Action is the
+// code ("billing.tier_changed"); ActionText says it in words. Every text
+// field may hold provider-supplied names.
+type AuditRow struct {
+	At                    time.Time
+	Actor, Action, Target string        // Actor: an email, "operator" or "system"
+	Details               []AuditDetail // sorted by key
+}
+
+// AuditPage is the tenant's audit log, newest first (owners and admins).
+// CanExport (enterprise) shows the links to
+// GET /api/v1/audit/export?format=csv|json; below it a note links /billing.
+type AuditPage struct {
+	Layout
+	Events    []AuditRow
+	NextHref  string // the "Older" link ("" at the end)
+	Paged     bool   // an older page is shown: offer a link back to the newest
+	CanExport bool
 }

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/app"
@@ -67,8 +69,47 @@ func registerServeFlags(c *app.Config, fs *flag.FlagSet, getenv func(string) str
 	fs.StringVar(&c.LogFormat, "log-format", getenv("PMASSIST_LOG_FORMAT"), "text or json; default text on a terminal, else json (PMASSIST_LOG_FORMAT)")
 	c.MasterKey = getenv("PMASSIST_MASTER_KEY")
 	c.SMTPURL, c.SMTPFrom = getenv("PMASSIST_SMTP_URL"), getenv("PMASSIST_SMTP_FROM")
+	c.MetricsToken = getenv("PMASSIST_METRICS_TOKEN")
+	registerBackupSettings(&c.Backup, fs, getenv)
 	loadProviders(&c.Providers, getenv)
 }
+
+// registerBackupSettings binds scheduled backups: --backup-dir and the
+// environment (PMASSIST_BACKUP_INTERVAL and _KEEP are parsed by
+// validateBackup).
+func registerBackupSettings(b *app.BackupConfig, fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&b.Dir, "backup-dir", getenv("PMASSIST_BACKUP_DIR"), "folder of scheduled backups; off when empty (PMASSIST_BACKUP_DIR; also PMASSIST_BACKUP_INTERVAL, default 24h, and PMASSIST_BACKUP_KEEP, default 7)")
+	b.IntervalSetting, b.KeepSetting = getenv("PMASSIST_BACKUP_INTERVAL"), getenv("PMASSIST_BACKUP_KEEP")
+}
+
+// validateBackup parses and checks the scheduled backup settings.
+func validateBackup(b *app.BackupConfig) error {
+	if b.Interval <= 0 {
+		b.Interval = store.DefaultBackupInterval
+	}
+	if b.Keep <= 0 {
+		b.Keep = store.DefaultBackupKeep
+	}
+	if s := b.IntervalSetting; s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Minute {
+			return invalid("", "PMASSIST_BACKUP_INTERVAL", s, "must be a duration of at least 1m, e.g. 24h or 6h30m")
+		}
+		b.Interval = d
+	}
+	if s := b.KeepSetting; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return invalid("", "PMASSIST_BACKUP_KEEP", s, "must be a whole number of at least 1")
+		}
+		b.Keep = n
+	}
+	return nil
+}
+
+// minMetricsToken is the shortest metrics token accepted: it opens
+// /metrics to the network.
+const minMetricsToken = 16
 
 // validateConfig checks every setting and names the first one at fault.
 func validateConfig(c *app.Config) error {
@@ -109,6 +150,13 @@ func validateConfig(c *app.Config) error {
 			// The URL may hold a password: name the setting, not the value.
 			return &usageError{"invalid PMASSIST_SMTP_URL / PMASSIST_SMTP_FROM: " + err.Error()}
 		}
+	}
+	if t := c.MetricsToken; t != "" && (len(t) < minMetricsToken || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
+		// A secret: name the setting, never the value.
+		return &usageError{fmt.Sprintf("invalid PMASSIST_METRICS_TOKEN: must be at least %d characters without spaces (e.g. `openssl rand -hex 32`)", minMetricsToken)}
+	}
+	if err := validateBackup(&c.Backup); err != nil {
+		return err
 	}
 	if err := validateStripe(&c.Stripe); err != nil {
 		return err

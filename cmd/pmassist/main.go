@@ -40,9 +40,17 @@ Usage: pmassist [command] [flags]
 
 Commands:
   serve                     run the server (the default when no command is given)
+  demo [--data DIR] [--addr ADDR] [--reset]
+                            run with built-in Slack/Linear/GitHub stand-ins and a seeded week
+                            in its own data folder (default ./demo-data); prints the URL and a login
   healthcheck [--url URL]   exit 0 when URL/readyz answers 200 within 5 s (for Docker HEALTHCHECK)
   admin create-operator --email E --password-stdin [--name N]
                             create an operator account (headless installs)
+  backup --out FILE [--server URL --token TOKEN]
+                            consistent copy of the data file: through a running server (an
+                            operator's API token), else straight from the file ('-' = stdout)
+  restore FILE              offline: check FILE, keep the data file as pmassist.db.bak-<time>
+                            and put FILE in its place; the search index rebuilds at next start
   reindex                   offline: rebuild the search index from the data file now
   keys rotate [--retire-old]
                             offline: add a new master key and re-encrypt every stored secret
@@ -65,6 +73,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	switch cmd {
 	case "serve":
 		err = runServe(ctx, args, stdout, stderr, getenv)
+	case "demo":
+		err = runDemo(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintf(stdout, "pmassist %s (commit %s, %s)\n", pmassist.Version, pmassist.Commit, runtime.Version())
 	case "healthcheck":
@@ -75,6 +85,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		err = runKeys(ctx, args, stdout, stderr, getenv)
 	case "reindex":
 		err = runReindex(ctx, args, stdout, stderr, getenv)
+	case "backup":
+		err = runBackup(ctx, args, stdout, stderr, getenv)
+	case "restore":
+		err = runRestore(args, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
