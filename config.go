@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // TenantConfig is a tenant's settings (api.md GET/PUT /api/v1/tenant/config).
@@ -79,7 +80,7 @@ func (c *TenantConfig) Validate() error {
 	if _, err := time.LoadLocation(c.Timezone); err != nil || strings.EqualFold(c.Timezone, "local") {
 		f["timezone"] = "unknown time zone; use an IANA name such as Europe/Berlin"
 	}
-	c.SlackChannels = cleanList(c.SlackChannels, func(s string) string { return strings.TrimPrefix(s, "#") })
+	c.SlackChannels = cleanList(c.SlackChannels, channelName)
 	checkList(f, "slack_channels", c.SlackChannels, 100, slackChannelRe, "channel ids (C0123…) or names")
 	c.LinearTeamIDs = cleanList(c.LinearTeamIDs, nil)
 	checkList(f, "linear_team_ids", c.LinearTeamIDs, 100, linearTeamRe, "Linear team ids")
@@ -102,7 +103,9 @@ func (c *TenantConfig) Validate() error {
 			f["decisions.phrases"] = "each phrase must have 3 to 100 characters"
 		}
 	}
-	c.Decisions.Reaction = strings.Trim(strings.TrimSpace(c.Decisions.Reaction), ":")
+	// ":white_check_mark:" as Slack shows it; spaces and colons are trimmed
+	// together, so that validating again changes nothing.
+	c.Decisions.Reaction = strings.TrimFunc(c.Decisions.Reaction, func(r rune) bool { return r == ':' || unicode.IsSpace(r) })
 	if c.Decisions.Reaction == "" {
 		c.Decisions.Reaction = DefaultDecisionReaction
 	}
@@ -125,7 +128,7 @@ func (c *TenantConfig) Validate() error {
 	if c.Standup.Weekdays == nil {
 		c.Standup.Weekdays = []int{}
 	}
-	c.Standup.SlackChannel = strings.TrimPrefix(strings.TrimSpace(c.Standup.SlackChannel), "#")
+	c.Standup.SlackChannel = channelName(strings.TrimSpace(c.Standup.SlackChannel))
 	if c.Standup.SlackChannel != "" && !slackChannelRe.MatchString(c.Standup.SlackChannel) {
 		f["standup.slack_channel"] = "a channel id (C0123…) or name"
 	}
@@ -142,6 +145,13 @@ func (c *TenantConfig) Validate() error {
 		return FieldError(f)
 	}
 	return nil
+}
+
+// channelName drops the '#' a channel is shown with — every leading '#'
+// and space, so that validating again changes nothing ("# #eng" once gave
+// " #eng", and "##eng" "#eng", which the next save changed again).
+func channelName(s string) string {
+	return strings.TrimLeftFunc(s, func(r rune) bool { return r == '#' || unicode.IsSpace(r) })
 }
 
 // cleanList trims, maps, drops empties and duplicates, and never returns nil.

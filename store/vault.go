@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -102,6 +103,10 @@ func (v *vault) open(tenantID, kind, recordID string, sealed []byte) ([]byte, er
 	if master == nil {
 		return nil, fmt.Errorf("sealed %s of %s needs master key %d, which is not in the key ring", kind, recordID, id)
 	}
+	if !separable(tenantID, kind, recordID) {
+		// recordKey refuses such ids: nothing was sealed for them.
+		return nil, fmt.Errorf("sealed %s of %s does not open: wrong key or moved value", kind, recordID)
+	}
 	key, err := recordKey(master, tenantID, kind, recordID)
 	if err != nil {
 		return nil, err
@@ -126,8 +131,14 @@ func sealedKeyID(sealed []byte) (uint32, error) {
 	return binary.BigEndian.Uint32(sealed[1:5]), nil
 }
 
-// recordKey derives the secretbox key of one record from a master key.
+// recordKey derives the secretbox key of one record from a master key. The
+// parts are joined with NUL bytes, so none may contain one: tenant "t" with
+// record "a\x00kind\x00c" and tenant "t\x00kind\x00a" with record "c"
+// would otherwise share a key.
 func recordKey(master *[KeySize]byte, tenantID, kind, recordID string) (*[KeySize]byte, error) {
+	if !separable(tenantID, kind, recordID) {
+		return nil, fmt.Errorf("sealed %s: a tenant or record id contains a NUL byte", kind)
+	}
 	derived, err := hkdf.Key(sha256.New, master[:], []byte(hkdfSalt), tenantID+"\x00"+kind+"\x00"+recordID, KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("derive key for %s: %w", kind, err)
@@ -136,6 +147,17 @@ func recordKey(master *[KeySize]byte, tenantID, kind, recordID string) (*[KeySiz
 	copy(key[:], derived)
 	clear(derived)
 	return &key, nil
+}
+
+// separable reports whether the parts a value is bound to can be told
+// apart once joined with NUL bytes.
+func separable(parts ...string) bool {
+	for _, p := range parts {
+		if strings.IndexByte(p, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Key checks let Open tell a wrong master key from a right one before any

@@ -224,10 +224,11 @@ func validateProviders(p *app.ProviderConfig) error {
 		return invalid("", "PMASSIST_SLACK_HISTORY_RATE", p.SlackHistoryRate, "must be a rate such as 50/min or 1/min")
 	}
 	p.SlackHistoryEvery = every
-	for name, v := range map[string]string{"PMASSIST_SLACK_URL": p.SlackURL, "PMASSIST_LINEAR_URL": p.LinearURL,
-		"PMASSIST_LINEAR_API_URL": p.LinearAPIURL, "PMASSIST_GITHUB_URL": p.GitHubURL, "PMASSIST_GITHUB_API_URL": p.GitHubAPIURL} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return invalid("", name, v, "must be an http(s) URL")
+	// In a fixed order, so that the same settings always name the same one.
+	for _, s := range []struct{ name, v string }{{"PMASSIST_SLACK_URL", p.SlackURL}, {"PMASSIST_LINEAR_URL", p.LinearURL},
+		{"PMASSIST_LINEAR_API_URL", p.LinearAPIURL}, {"PMASSIST_GITHUB_URL", p.GitHubURL}, {"PMASSIST_GITHUB_API_URL", p.GitHubAPIURL}} {
+		if u, err := url.Parse(s.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return invalid("", s.name, s.v, "must be an http(s) URL")
 		}
 	}
 	return nil

@@ -87,6 +87,17 @@ func (c *Client) Parse(header http.Header, body []byte) (*pmassist.WebhookDelive
 	if ev.PullRequest == nil || ev.Repository == nil || ev.Repository.FullName == "" {
 		return nil, pmassist.Errorf(pmassist.EINVALID, "GitHub pull_request webhook without pull_request or repository")
 	}
-	d.Items = []*pmassist.Item{convert(ev.PullRequest, ev.Repository.FullName)}
+	it := convert(ev.PullRequest, ev.Repository.FullName)
+	if !storableTimes(it) {
+		return nil, pmassist.Errorf(pmassist.EINVALID, "GitHub pull_request webhook with a time out of range")
+	}
+	d.Items = []*pmassist.Item{it}
 	return d, nil
+}
+
+// storableTimes reports whether every time of it has a year from 0 to 9999
+// in UTC, as JSON (and so the store) requires.
+func storableTimes(it *pmassist.Item) bool {
+	ok := func(t *time.Time) bool { return t == nil || t.Year() >= 0 && t.Year() <= 9999 }
+	return ok(&it.CreatedAt) && ok(&it.UpdatedAt) && ok(it.MergedAt) && ok(it.ClosedAt)
 }

@@ -98,6 +98,9 @@ func (c *Client) Parse(header http.Header, body []byte) (*pmassist.WebhookDelive
 			return nil, pmassist.Errorf(pmassist.EINVALID, "unreadable issue in Linear webhook")
 		}
 		it := wi.item()
+		if !storableTimes(it) {
+			return nil, pmassist.Errorf(pmassist.EINVALID, "a time of the issue in the Linear webhook is out of range")
+		}
 		if it.ChannelID == "" {
 			it.ChannelID = wi.TeamID
 		}
@@ -110,4 +113,16 @@ func (c *Client) Parse(header http.Header, body []byte) (*pmassist.WebhookDelive
 		d.Refresh = true
 	}
 	return d, nil
+}
+
+// storableTimes reports whether every time of it has a year from 0 to 9999
+// in UTC, as JSON (and so the store) requires.
+func storableTimes(it *pmassist.Item) bool {
+	ok := func(t *time.Time) bool { return t == nil || t.Year() >= 0 && t.Year() <= 9999 }
+	for i := range it.Comments {
+		if !ok(&it.Comments[i].CreatedAt) {
+			return false
+		}
+	}
+	return ok(&it.CreatedAt) && ok(&it.UpdatedAt) && ok(it.CompletedAt) && ok(it.ClosedAt)
 }

@@ -122,13 +122,17 @@ func permalink(workspaceURL, channelID, ts, threadTS string) string {
 // strings ("999.1" < "1000.0").
 type ts struct{ sec, micro int64 }
 
+// maxTSSec is the last second of year 9999: a later moment cannot be
+// stored (JSON times have four-digit years).
+const maxTSSec = 253402300799
+
 func parseTS(s string) (ts, bool) {
 	secPart, frac, _ := strings.Cut(s, ".")
 	if secPart == "" || len(frac) > 6 {
 		return ts{}, false
 	}
 	sec, err := strconv.ParseInt(secPart, 10, 64)
-	if err != nil || sec < 0 {
+	if err != nil || sec < 0 || sec > maxTSSec {
 		return ts{}, false
 	}
 	var micro int64

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	stripego "github.com/stripe/stripe-go/v76"
 
@@ -286,8 +288,12 @@ func TestParseWebhookMalformed(t *testing.T) {
 	}
 }
 
-// FuzzParseWebhook feeds signed bodies: nothing may panic, and every
-// refusal is EINVALID (the signature is good).
+// FuzzParseWebhook feeds signed bodies (more seeds in
+// testdata/fuzz/FuzzParseWebhook): nothing may panic, every refusal is
+// EINVALID (the signature is good), parsing is deterministic, and an
+// accepted event has an id and a type and ids no longer than the body
+// could spell (three bytes per body byte: JSON turns an invalid byte into
+// U+FFFD), in valid UTF-8.
 func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"id":"evt_1","type":"invoice.paid","data":{"object":{"customer":"cus_1","subscription":"sub_1"}}}`))
 	f.Add([]byte(`{"id":"evt_1","type":"checkout.session.completed","data":{"object":{"customer":{"id":"cus_1"},"client_reference_id":"t"}}}`))
@@ -305,6 +311,21 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 		if err == nil && (ev == nil || ev.ID == "" || ev.Type == "") {
 			t.Fatalf("accepted %+v", ev)
+		}
+		ev2, err2 := c.ParseWebhook(body, fake.SignStripe("whsec_fuzz", body, time.Now()))
+		if (err == nil) != (err2 == nil) || !reflect.DeepEqual(ev, ev2) {
+			t.Fatalf("not deterministic: %+v, %v then %+v, %v", ev, err, ev2, err2)
+		}
+		if err != nil {
+			return
+		}
+		for _, s := range []string{ev.ID, ev.Type, ev.CustomerID, ev.SubscriptionID, ev.TenantID} {
+			if len(s) > 3*len(body) || !utf8.ValidString(s) {
+				t.Fatalf("accepted %+v out of %d bytes", ev, len(body))
+			}
+		}
+		if !ev.Created.IsZero() && ev.Created.Unix() <= 0 {
+			t.Fatalf("created %v", ev.Created)
 		}
 	})
 }
