@@ -58,6 +58,10 @@ type WebhookDelivery struct {
 	// Refresh asks for an ingestion run of the connection instead (the
 	// event only says that something changed).
 	Refresh bool
+	// TenantID is set by the verifier when the delivery was signed with a
+	// tenant's own app's signing secret: it then vouches for that tenant's
+	// connections only (and its id is deduplicated apart from others).
+	TenantID string
 }
 
 // WebhookReceiver verifies and parses one provider's webhooks.

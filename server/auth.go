@@ -309,10 +309,6 @@ func humanSeconds(n int) string {
 	return fmt.Sprintf("%d minutes", (n+59)/60)
 }
 
-// dummyHash is verified against when the email is unknown, so that a
-// login's duration does not tell whether an account exists.
-var dummyHash, _ = password.Cheap.Hash("not a real password")
-
 // checkLogin verifies an email and password, throttling repeated failures.
 func (s *Server) checkLogin(ctx context.Context, ip, email, pw string) (*pmassist.User, error) {
 	email = pmassist.NormalizeEmail(email)
@@ -324,7 +320,7 @@ func (s *Server) checkLogin(ctx context.Context, ip, email, pw string) (*pmassis
 	if err != nil && pmassist.ErrorCode(err) != pmassist.ENOTFOUND {
 		return nil, err
 	}
-	hash := dummyHash
+	hash := s.dummyHash
 	if u != nil {
 		hash = u.PasswordHash
 	}

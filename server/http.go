@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,15 +52,29 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
+// StatusClientClosedRequest answers a request whose client went away
+// before the answer (nginx's 499): nobody reads it, and it is not a failure
+// of the server.
+const StatusClientClosedRequest = 499
+
 // writeError answers err in the JSON error shape. Internal errors are logged
-// with the request id and answered with a generic message.
+// with the request id and answered with a generic message; an internal
+// error of a request its client has abandoned (its context canceled, which
+// aborts a search or a store read midway) is not a failure of the server:
+// it is logged at info level and answered 499, not 500.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := pmassist.ErrorCode(err)
-	if code == pmassist.EINTERNAL {
+	status := ErrorStatusCode(code)
+	switch {
+	case code == pmassist.EINTERNAL && errors.Is(r.Context().Err(), context.Canceled):
+		s.logger.InfoContext(r.Context(), "request canceled by the client", slog.String("error", err.Error()),
+			slog.String("request_id", requestID(r.Context())))
+		status = StatusClientClosedRequest
+	case code == pmassist.EINTERNAL:
 		s.logger.ErrorContext(r.Context(), "request failed", slog.String("error", err.Error()),
 			slog.String("request_id", requestID(r.Context())))
 	}
-	writeJSON(w, ErrorStatusCode(code), errorBody{Error: errorDetail{
+	writeJSON(w, status, errorBody{Error: errorDetail{
 		Code: code, Message: pmassist.ErrorMessage(err), Fields: pmassist.ErrorFields(err),
 	}})
 }

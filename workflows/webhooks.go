@@ -98,7 +98,13 @@ func (w *Webhooks) receive(ctx context.Context, service pmassist.Service, recv p
 		return pmassist.WebhookResult{Challenge: d.Challenge}, 0, nil
 	}
 	if d.ID != "" {
-		seen, err := w.cfg.Deliveries.SeenDelivery(ctx, service, d.ID, now)
+		id := d.ID
+		if d.TenantID != "" {
+			// Signed with a tenant's own secret: its ids cannot use up
+			// those of genuine deliveries for other tenants.
+			id = "tenant:" + d.TenantID + ":" + id
+		}
+		seen, err := w.cfg.Deliveries.SeenDelivery(ctx, service, id, now)
 		if err != nil {
 			return pmassist.WebhookResult{}, 0, err
 		}
@@ -135,8 +141,9 @@ func (w *Webhooks) receive(ctx context.Context, service pmassist.Service, recv p
 // route finds the connections a delivery belongs to: by workspace id (a
 // Slack team, a Linear organization); for GitHub, whose connection is the
 // authorizing account rather than an organization, by the repository
-// owner's login, the tenant's configured orgs and repos, or a repository
-// the connection already ingests (it has a watermark for it).
+// owner's login or a repository the connection already ingests (it has a
+// watermark for it). A delivery signed with a tenant's own secret goes to
+// that tenant's connections only.
 func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmassist.WebhookDelivery) ([]*pmassist.Connection, error) {
 	all, err := w.cfg.Connections.ListAllConnections(ctx)
 	if err != nil {
@@ -145,6 +152,9 @@ func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmass
 	var out []*pmassist.Connection
 	for _, c := range all {
 		if c.Service != service || c.Status == pmassist.ConnectionNeedsReauth || c.Paused {
+			continue
+		}
+		if d.TenantID != "" && c.TenantID != d.TenantID {
 			continue
 		}
 		match := d.WorkspaceID != "" && c.WorkspaceID == d.WorkspaceID
@@ -161,25 +171,16 @@ func (w *Webhooks) route(ctx context.Context, service pmassist.Service, d *pmass
 	return out, nil
 }
 
+// githubMatch reports whether a GitHub connection may see a delivery: its
+// account owns the repository, or it has read the repository before. The
+// tenant's settings (github_orgs, github_repos) are not enough: any tenant
+// may list any repository there, which proves no access to it; a repository
+// listed but not yet read is picked up by the next ingestion run.
 func (w *Webhooks) githubMatch(ctx context.Context, c *pmassist.Connection, d *pmassist.WebhookDelivery) (bool, error) {
 	if d.WorkspaceLogin != "" && strings.EqualFold(c.WorkspaceName, d.WorkspaceLogin) {
 		return true, nil
 	}
-	cfg, err := w.cfg.Configs.TenantConfig(pmassist.NewContextWithTenant(ctx, c.TenantID))
-	if err != nil {
-		return false, err
-	}
-	for _, org := range cfg.GitHubOrgs {
-		if strings.EqualFold(org, d.WorkspaceLogin) {
-			return true, nil
-		}
-	}
 	for _, it := range d.Items {
-		for _, repo := range cfg.GitHubRepos {
-			if strings.EqualFold(repo, it.Channel) {
-				return true, nil
-			}
-		}
 		if w.cfg.Items == nil || it.Channel == "" {
 			continue
 		}

@@ -25,22 +25,32 @@ func (m *Manager) VerifyWebhook(ctx context.Context, service pmassist.Service, r
 	}
 	var lastErr error
 	for _, secret := range secrets {
-		if lastErr = recv.Verify(header, body, secret, now); lastErr == nil {
+		if lastErr = recv.Verify(header, body, secret.secret, now); lastErr == nil {
 			d, err := recv.Parse(header, body)
 			if err != nil {
 				return nil, pmassist.Errorf(pmassist.EINVALID, "malformed %s webhook: %s", service.Title(), err.Error())
 			}
+			// A tenant's own secret vouches for that tenant only: anyone
+			// on the enterprise tier chooses one, and could otherwise sign
+			// deliveries naming another tenant's workspace.
+			d.TenantID = secret.tenantID
 			return d, nil
 		}
 	}
 	return nil, pmassist.Errorf(pmassist.EUNAUTHORIZED, "webhook refused: %s", lastErr.Error())
 }
 
+// signingSecret is a secret a delivery may be signed with, and the tenant
+// whose own app it belongs to ("" for the appliance's app).
+type signingSecret struct {
+	tenantID, secret string
+}
+
 // signingSecrets lists the secrets a delivery may be signed with.
-func (m *Manager) signingSecrets(ctx context.Context, service pmassist.Service) ([]string, error) {
-	var out []string
+func (m *Manager) signingSecrets(ctx context.Context, service pmassist.Service) ([]signingSecret, error) {
+	var out []signingSecret
 	if app, ok := m.cfg.Apps[service]; ok && app.SigningSecret != "" {
-		out = append(out, app.SigningSecret)
+		out = append(out, signingSecret{secret: app.SigningSecret})
 	}
 	tenants, err := m.svc.Tenants.ListTenants(ctx)
 	if err != nil {
@@ -57,7 +67,7 @@ func (m *Manager) signingSecrets(ctx context.Context, service pmassist.Service) 
 			return nil, err
 		}
 		if app.SigningSecret != "" {
-			out = append(out, app.SigningSecret)
+			out = append(out, signingSecret{tenantID: t.ID, secret: app.SigningSecret})
 		}
 	}
 	return out, nil
