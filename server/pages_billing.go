@@ -93,8 +93,20 @@ func (s *Server) billingPage(w http.ResponseWriter, r *http.Request, id *identit
 	return page, nil
 }
 
+// billingPageCSP is the policy of the Billing page: its Upgrade, Manage
+// billing and Update payment method forms post to the appliance, which
+// answers with a redirect to Stripe's hosted pages (checkout.stripe.com,
+// billing.stripe.com, or a custom domain). Browsers apply form-action to
+// such redirects, so with the pages' usual form-action 'self' the browser
+// cancels the navigation and the owner cannot pay. This page alone lets
+// its forms end on another https origin.
+var billingPageCSP = strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' https:", 1)
+
 func (s *Server) pageBilling(w http.ResponseWriter, r *http.Request, id *identity) {
 	page, err := s.billingPage(w, r, id)
+	if err == nil {
+		w.Header().Set("Content-Security-Policy", billingPageCSP)
+	}
 	s.show(w, r, "billing", page, err)
 }
 
