@@ -67,6 +67,13 @@ type Config struct {
 	MetricsToken string
 	// Backup is scheduled backups (PMASSIST_BACKUP_*).
 	Backup BackupConfig
+	// SchedulerUnit is the length of one "minute" of the tenants' ingestion
+	// intervals (workflows.SchedulerConfig.Unit); zero means a real minute.
+	// It has no flag and no environment variable on purpose: only the soak
+	// harness (cmd/pmassist-soak) shortens it, so that a bounded run sees
+	// many scheduled ingestions (5 "minutes", the shortest interval a tenant
+	// can set, are then 5 × SchedulerUnit).
+	SchedulerUnit time.Duration
 }
 
 // BackupConfig is PMASSIST_BACKUP_DIR, _INTERVAL and _KEEP: with a folder
@@ -118,6 +125,9 @@ type Main struct {
 	Operations *store.Operations
 	// PasswordParams defaults to password.Default; tests make it cheap.
 	PasswordParams password.Params
+	// BenchmarkTenantRatePerMinute is server.Config's knob of the same
+	// name: the benchmark harness only, never a setting.
+	BenchmarkTenantRatePerMinute int
 
 	notifier *workflows.Notifier
 	cancel   context.CancelFunc
@@ -352,7 +362,7 @@ func (m *Main) wire(db *store.DB) error {
 		},
 	})
 	m.Scheduler, err = workflows.NewScheduler(workflows.SchedulerConfig{Ingestor: m.Ingestor, Connections: db, Configs: db,
-		Tenants: db, Logger: m.Logger, Standups: m.Standups})
+		Tenants: db, Logger: m.Logger, Standups: m.Standups, Unit: m.Config.SchedulerUnit})
 	if err == nil {
 		err = m.Scheduler.Start(ctx)
 	}
@@ -372,6 +382,7 @@ func (m *Main) wire(db *store.DB) error {
 		BaseURL: m.Config.BaseURL, SignupMode: m.Config.Signup, DefaultTier: pmassist.Tier(m.Config.DefaultTier),
 		Logger: m.Logger, PasswordParams: m.PasswordParams,
 		Metrics: mx.Handler(), MetricsToken: m.Config.MetricsToken, ObserveRequest: mx.ObserveRequest,
+		BenchmarkTenantRatePerMinute: m.BenchmarkTenantRatePerMinute,
 	}, server.Services{
 		Tenants: db, Users: db, Members: db, Sessions: db, Tokens: db, Invitations: db, Audit: db,
 		Connections: db, Apps: db, OAuth: m.OAuth, Items: db, Jobs: db, Configs: db,

@@ -265,6 +265,19 @@ func TestTenantAPIRateLimitByTier(t *testing.T) {
 	}
 }
 
+// The benchmark harness's knob replaces every plan's limit; the limiter
+// still runs and answers its headers.
+func TestBenchmarkTenantRate(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DefaultTier, c.BenchmarkTenantRatePerMinute = pmassist.TierFree, 1000 })
+	op, _ := e.setup()
+	bot := op.bearer("script")
+	for i := 0; i < 100; i++ {
+		if r := bot.do("GET", "/api/v1/tenant", nil); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Limit") != "1000" {
+			t.Fatalf("request %d: %d %v", i, r.StatusCode, r.Header)
+		}
+	}
+}
+
 func TestDowngradePausesAndUpgradeResumes(t *testing.T) {
 	e := newEnv(t)
 	op, tenantID := e.setup()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecisionLogAPI(t *testing.T) {
@@ -109,4 +110,20 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// jsonTime writes what encoding/json writes for a time.Time.
+func TestJSONTimeLikeEncodingJSON(t *testing.T) {
+	berlin := time.FixedZone("CET", 3600)
+	for _, tm := range []time.Time{{}, time.Date(2026, 11, 28, 17, 36, 4, 249272463, time.UTC),
+		time.Date(2026, 11, 28, 17, 36, 4, 0, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 600000000, berlin),
+		time.Date(1999, 12, 31, 23, 59, 59, 1, time.UTC).Local()} {
+		want, err := json.Marshal(tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(jsonTime(tm)); string(got) != string(want) {
+			t.Errorf("%v: %s, want %s", tm, got, want)
+		}
+	}
 }

@@ -47,6 +47,13 @@ type Config struct {
 	// route template ("" when no route matched, never the raw path), the
 	// method, the status and the time taken.
 	ObserveRequest func(route, method string, status int, d time.Duration)
+	// BenchmarkTenantRatePerMinute, when > 0, replaces every plan's API
+	// requests per minute per tenant (the limiter still runs on every
+	// request). Only the benchmark harness sets it, so that its concurrent
+	// clients measure the handlers rather than the limiter's refusals
+	// (docs/benchmarks.md, figure 3). It is no setting: no environment
+	// variable or flag reaches it.
+	BenchmarkTenantRatePerMinute int
 }
 
 // Services are the domain services the handlers use.
@@ -95,6 +102,10 @@ type Server struct {
 	secure    bool // cookies get the Secure flag (https base URL)
 	templates *ui.Templates
 	throttle  *loginThrottle
+	// dummyHash is verified against when the email is unknown, so that a
+	// login's duration does not tell whether an account exists: it has the
+	// cost of the hashes that new accounts get.
+	dummyHash string
 	// anonLimiter limits unauthenticated requests per client address.
 	anonLimiter *rateLimiter
 	// tenantLimiter limits API requests per tenant by plan.
@@ -141,7 +152,12 @@ func New(cfg Config, svc Services) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	dummy, err := cfg.PasswordParams.Hash(randomToken(16))
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
+		dummyHash:     dummy,
 		cfg:           cfg,
 		svc:           svc,
 		logger:        cfg.Logger,

@@ -201,6 +201,22 @@ type DB struct {
 	bopts *bolt.Options // what bolt was opened with; Compact reopens with them
 	path  string
 	vault *vault
+	// decisions are the decoded decisions of recent lists.
+	decisions decodedDecisions
+}
+
+// minMmapSize is the least address space the data file is mapped into.
+const minMmapSize = 1 << 30
+
+// initialMmapSize is how much of the address space bbolt maps the data file
+// into at Open: at least minMmapSize, or twice the file. bbolt must remap
+// the file once it outgrows its map, and a remap waits for every open read
+// transaction while new ones queue behind it — a backup streaming the file
+// holds one for seconds, and would stop every write and read of the
+// appliance meanwhile (docs/benchmarks.md, figure 6). The map is address
+// space, not memory: only the pages read are resident.
+func initialMmapSize(fileSize int64) int {
+	return int(max(minMmapSize, 2*fileSize))
 }
 
 // Open opens (creating it if needed) the data file at path and brings its
@@ -216,7 +232,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
-	bopts := &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync}
+	bopts := &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, InitialMmapSize: initialMmapSize(0)}
+	if fi, err := os.Stat(path); err == nil {
+		bopts.InitialMmapSize = initialMmapSize(fi.Size())
+	}
 	bdb, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("data file %s is in use by another process (is another pmassist running?)", path)

@@ -223,7 +223,8 @@ func readDecision(tb *bolt.Bucket, id []byte) (*pmassist.Decision, error) {
 // bound the walk of the time index; the other filters look into each
 // decision.
 func (db *DB) ListDecisions(ctx context.Context, f pmassist.DecisionFilter) ([]*pmassist.Decision, string, error) {
-	if _, err := pmassist.TenantRequired(ctx); err != nil {
+	tenantID, err := pmassist.TenantRequired(ctx)
+	if err != nil {
 		return nil, "", err
 	}
 	fields := map[string]string{}
@@ -296,14 +297,14 @@ func (db *DB) ListDecisions(ctx context.Context, f pmassist.DecisionFilter) ([]*
 			if data == nil {
 				return nil, false, nil
 			}
-			var dec pmassist.Decision
-			if err := decode(k[timePrefixLen:], data, &dec); err != nil {
+			dec, err := db.decisions.decode(tenantID, k[timePrefixLen:], data)
+			if err != nil {
 				return nil, false, err
 			}
-			if !matches(&dec) {
+			if !matches(dec) {
 				return nil, false, nil
 			}
-			return &dec, false, nil
+			return dec, false, nil
 		}
 		var last []byte
 		k, _ := seekBefore(c, after)

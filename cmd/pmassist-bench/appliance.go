@@ -29,11 +29,13 @@ const (
 
 // newMain returns the real appliance on 127.0.0.1:0 with its data in dir
 // and every provider pointing at the stand-in. Passwords are hashed with
-// cheap parameters: sign-ins are not measured.
+// cheap parameters: sign-ins are not measured. Every tenant's API rate
+// limit is ratePerMinute (see there).
 func newMain(dir, slackURL string, logger *slog.Logger) *app.Main {
 	m := app.NewMain()
 	m.Logger = logger
 	m.Config.Addr, m.Config.DataDir, m.PasswordParams = "127.0.0.1:0", dir, password.Cheap
+	m.BenchmarkTenantRatePerMinute = ratePerMinute
 	m.Config.Providers = app.ProviderConfig{
 		Apps:     map[pmassist.Service]oauth.AppCredentials{pmassist.ServiceSlack: {ClientID: slackClientID, ClientSecret: slackClientSecret}},
 		SlackURL: slackURL, LinearURL: slackURL, LinearAPIURL: slackURL, GitHubURL: slackURL, GitHubAPIURL: slackURL,
@@ -119,10 +121,10 @@ type tenant struct {
 }
 
 // setUp creates the first account and its tenant through /api/v1/setup,
-// signs in, connects Slack through the real OAuth flow against the
-// stand-in (which approves at once) and creates an API token. It returns
-// the tenant and the signed-in operator's client.
-func setUp(ctx context.Context, base string) (tenant, *apiClient, error) {
+// signs in, with connect connects Slack through the real OAuth flow
+// against the stand-in (which approves at once), and creates an API token.
+// It returns the tenant and the signed-in operator's client.
+func setUp(ctx context.Context, base string, connect bool) (tenant, *apiClient, error) {
 	c := newAPIClient(base)
 	var setup struct {
 		Tenant struct {
@@ -144,8 +146,10 @@ func setUp(ctx context.Context, base string) (tenant, *apiClient, error) {
 		return tenant{}, nil, err
 	}
 	c.csrf = me.CSRF
-	if err := connectSlack(ctx, c); err != nil {
-		return tenant{}, nil, err
+	if connect {
+		if err := connectSlack(ctx, c); err != nil {
+			return tenant{}, nil, err
+		}
 	}
 	var tok struct {
 		Token string `json:"token"`

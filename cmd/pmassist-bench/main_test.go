@@ -166,12 +166,77 @@ func TestOptions(t *testing.T) {
 	if err != nil || !o.quick || !reflect.DeepEqual(o.figures, []int{1, 5}) || o.jsonPath != "out.json" {
 		t.Fatalf("%+v %v", o, err)
 	}
-	if o, err := parseOptions(nil, &stderr); err != nil || !reflect.DeepEqual(o.figures, implemented) {
+	if o, err := parseOptions(nil, &stderr); err != nil || !reflect.DeepEqual(o.figures, defaultFigures) ||
+		!reflect.DeepEqual(o.growth, []int{10_000, 100_000, 1_000_000}) {
 		t.Fatalf("defaults: %+v %v", o, err)
 	}
-	for _, bad := range []string{"3", "8", "x", ""} {
+	if o, err := parseOptions([]string{"-quick", "-figures", "all"}, &stderr); err != nil ||
+		!reflect.DeepEqual(o.figures, []int{1, 2, 3, 4, 5, 6, 7}) || !reflect.DeepEqual(o.growth, []int{1_000, 10_000, 100_000}) {
+		t.Fatalf("all, quick: %+v %v", o, err)
+	}
+	if o, err := parseOptions([]string{"-figures", "7", "-growth", "1_000_000,5000"}, &stderr); err != nil ||
+		!reflect.DeepEqual(o.growth, []int{5_000, 1_000_000}) {
+		t.Fatalf("-growth: %+v %v", o, err)
+	}
+	for _, bad := range []string{"0", "8", "x", ""} {
 		if _, err := parseOptions([]string{"-figures", bad}, &stderr); err == nil {
 			t.Errorf("-figures %q accepted", bad)
+		}
+	}
+	for _, bad := range []string{"50", "x", "1000,"} {
+		if _, err := parseOptions([]string{"-growth", bad}, &stderr); err == nil {
+			t.Errorf("-growth %q accepted", bad)
+		}
+	}
+}
+
+func TestProcMemory(t *testing.T) {
+	text := "Name:\tpmassist-bench\nVmPeak:\t 2000000 kB\nVmHWM:\t  307200 kB\nVmRSS:\t  153600 kB\n" +
+		"RssAnon:\t  102400 kB\nRssFile:\t   51200 kB\nRssShmem:\t       0 kB\n"
+	p := parseProcMemory(text)
+	if p != (procMemory{HWM: 307200, RSS: 153600, Anon: 102400, File: 51200}) {
+		t.Fatalf("%+v", p)
+	}
+	if s := p.String(); !strings.Contains(s, "VmHWM 300 MiB") || !strings.Contains(s, "file-backed 50 MiB") {
+		t.Fatalf("%q", s)
+	}
+}
+
+// The copy check accepts a prefix of whole pages and refuses anything
+// else; it is tested on its own rules here (checkBackupIDs), the file
+// handling by the harness's runs.
+func TestBackupPrefix(t *testing.T) {
+	asked := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	commits := []commit{
+		{ids: []string{"w1", "w2"}, end: asked.Add(-time.Second)},
+		{ids: []string{"w3", "w4"}, end: asked.Add(time.Second)},
+		{ids: []string{"w5", "w6"}, end: asked.Add(2 * time.Second)},
+	}
+	before := map[string]bool{"a": true, "b": true}
+	set := func(ids ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, id := range ids {
+			m[id] = true
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		got  map[string]bool
+		held int
+		ok   bool
+	}{
+		{set("a", "b", "w1", "w2"), 1, true},
+		{set("a", "b", "w1", "w2", "w3", "w4"), 2, true},
+		{set("a", "b", "w1", "w2", "w3", "w4", "w5", "w6"), 3, true},
+		{set("a", "w1", "w2"), 0, false},                  // an older item missing
+		{set("a", "b"), 0, false},                         // a page committed before the backup missing
+		{set("a", "b", "w1", "w2", "w3"), 1, false},       // half a page
+		{set("a", "b", "w1", "w2", "w5", "w6"), 1, false}, // not a prefix
+		{set("a", "b", "w1", "w2", "stranger"), 1, false}, // an unknown item
+	} {
+		held, err := checkBackupIDs(tc.got, before, commits, asked)
+		if (err == nil) != tc.ok || (tc.ok && held != tc.held) {
+			t.Errorf("%v: held %d, %v", tc.got, held, err)
 		}
 	}
 }
@@ -183,5 +248,27 @@ func TestMeminfo(t *testing.T) {
 	}
 	if s := (machine{CPUs: 2, MemoryKiB: 24731708, GoVersion: "go1.26.8", OS: "linux", Arch: "amd64"}).String(); !strings.Contains(s, "2 CPUs") || !strings.Contains(s, "23.6 GiB") {
 		t.Fatalf("machine line %q", s)
+	}
+}
+
+func TestSmaps(t *testing.T) {
+	text := `55d0c0000000-55d0c1000000 r-xp 00000000 08:01 1234   /usr/bin/pmassist-bench
+Size:              16384 kB
+Rss:                8192 kB
+7f0000000000-7f0010000000 r--s 00000000 08:01 99     /tmp/x/data/pmassist.db
+Rss:               20480 kB
+7f0010000000-7f0011000000 r--s 00000000 08:01 98     /tmp/x/data/index/store/000000000001.zap
+Rss:                4096 kB
+7f0011000000-7f0012000000 rw-p 00000000 00:00 0
+Rss:               30720 kB
+VmFlags: rd wr mr mw me ac
+`
+	got := parseSmaps(text, "/tmp/x/data")
+	want := map[string]int64{"other files (the binary, libraries)": 8192, "data file": 20480, "index files": 4096, "anonymous": 30720}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%v", got)
+	}
+	if s := formatByFile(got); !strings.HasPrefix(s, "anonymous 30 MiB, data file 20 MiB") {
+		t.Fatalf("%q", s)
 	}
 }

@@ -16,9 +16,11 @@ import (
 
 // Units of a row's value and baseline.
 const (
-	unitRate  = "items/s"
-	unitMilli = "ms"
-	unitSec   = "s"
+	unitRate    = "items/s"
+	unitReqRate = "requests/s"
+	unitMilli   = "ms"
+	unitSec     = "s"
+	unitMiB     = "MiB"
 )
 
 // row is one line of the table: a measurement beside its baseline and the
@@ -35,7 +37,7 @@ type row struct {
 	Ratio  *float64 `json:"ratio"`
 	Target string   `json:"target"`
 	Pass   bool     `json:"pass"`
-	Status string   `json:"status"` // PASS or MISS
+	Status string   `json:"status"` // PASS, MISS, or "—" for a row without a target
 }
 
 func newRow(figure int, measurement, unit string, value float64, baseline *float64, target string, pass bool) row {
@@ -51,13 +53,23 @@ func newRow(figure int, measurement, unit string, value float64, baseline *float
 	return r
 }
 
+// newInfoRow is a measurement without a target of its own (figure 7's
+// smaller sizes): its result is "—".
+func newInfoRow(figure int, measurement, unit string, value float64, baseline *float64) row {
+	r := newRow(figure, measurement, unit, value, baseline, "—", true)
+	r.Status = "—"
+	return r
+}
+
 func ptr(f float64) *float64 { return &f }
 
 // formatValue prints v in unit.
 func formatValue(v float64, unit string) string {
 	switch unit {
-	case unitRate:
+	case unitRate, unitReqRate:
 		return thousands(int64(math.Round(v))) + "/s"
+	case unitMiB:
+		return strconv.FormatFloat(v, 'f', 0, 64) + " MiB"
 	case unitMilli:
 		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
 	case unitSec:
@@ -207,6 +219,14 @@ type size struct {
 	Tenants     int  `json:"other_tenants"` // figure 2's other tenants
 	TenantItems int  `json:"items_per_other_tenant"`
 	Queries     int  `json:"queries"`
+	// APIClients send figure 3's requests for APISeconds.
+	APIClients int     `json:"api_clients"`
+	APISeconds float64 `json:"api_seconds"`
+	// IdleTenants × IdleTenantItems is figure 4's idle appliance, measured
+	// SettleSeconds after a GC.
+	IdleTenants     int     `json:"idle_tenants"`
+	IdleTenantItems int     `json:"items_per_idle_tenant"`
+	SettleSeconds   float64 `json:"settle_seconds"`
 }
 
 func (s size) String() string {
@@ -224,6 +244,7 @@ type report struct {
 	Machine  machine   `json:"machine"`
 	Size     size      `json:"size"`
 	Figures  []int     `json:"figures"`
+	Growth   []int     `json:"growth_sizes,omitempty"` // figure 7's
 	Rows     []row     `json:"rows"`
 	Duration string    `json:"duration"`
 }
@@ -233,6 +254,13 @@ func (r *report) write(w io.Writer) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n%s\n", r.Machine, r.Size)
+	if err == nil && len(r.Growth) > 0 {
+		sizes := make([]string, len(r.Growth))
+		for i, n := range r.Growth {
+			sizes[i] = thousands(int64(n))
+		}
+		_, err = fmt.Fprintf(w, "growth (figure 7): %s items in one tenant\n", strings.Join(sizes, ", "))
+	}
 	return err
 }
 
