@@ -74,7 +74,7 @@ bench-quick:
 	./bin/pmassist-bench -quick $(BENCHFLAGS)
 
 ## bench-full: every figure, with 7 (growth: figures 1 and 2 at 10k, 100k and
-## 1M items; takes a quarter of an hour or more); bench-full-quick at 1/10
+## 1M items; about 9 minutes on 2 cores); bench-full-quick at 1/10
 bench-full:
 	$(GO) build -o bin/pmassist-bench ./cmd/pmassist-bench
 	./bin/pmassist-bench -figures all $(BENCHFLAGS)

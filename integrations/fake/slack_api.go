@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,6 +252,11 @@ func findSlackMessage(ms []SlackMessage, ts string) int {
 type slackThreads struct {
 	pos     map[string]int   // ts → index in the channel's messages
 	replies map[string][]int // parent ts → indexes of its replies
+	// history are the indexes of the messages conversations.history lists
+	// (top-level messages and replies also sent to the channel), oldest
+	// first as the channel's messages are kept, and historyTS their ts.
+	history   []int
+	historyTS []slackTS
 }
 
 // threadsOf returns the index of a channel's messages, built on first use
@@ -265,6 +271,10 @@ func (a *slackWebAPI) threadsOf(channelID string) *slackThreads {
 		t.pos[m.TS] = i
 		if m.isReply() {
 			t.replies[m.ThreadTS] = append(t.replies[m.ThreadTS], i)
+		}
+		if !m.isReply() || m.Subtype == "thread_broadcast" {
+			t.history = append(t.history, i)
+			t.historyTS = append(t.historyTS, mustSlackTS(m.TS))
 		}
 	}
 	if a.threads == nil {
@@ -665,16 +675,13 @@ func (s *Slack) conversationsHistory(w http.ResponseWriter, c *slackCall) {
 		return
 	}
 	// Channel history: top-level messages, thread parents and replies
-	// also sent to the channel; newest first.
-	var list []SlackMessage
+	// also sent to the channel; newest first. The page is read from the
+	// channel's index, from the cursor on: serving a channel page by page
+	// costs its size once, not once per page.
 	ms := s.api.data.Messages[ch.ID]
-	for i := len(ms) - 1; i >= 0; i-- {
-		m := ms[i]
-		if (!m.isReply() || m.Subtype == "thread_broadcast") && in(mustSlackTS(m.TS)) {
-			list = append(list, m)
-		}
-	}
-	start := 0
+	threads := s.api.threadsOf(ch.ID)
+	hist, histTS := threads.history, threads.historyTS
+	next := len(hist) - 1 // the position in hist of the next message to look at, newest first
 	if cur := c.params.Get("cursor"); cur != "" {
 		pos, err := decodeSlackCursor("next_ts", cur)
 		at, good := parseSlackTS(pos)
@@ -683,25 +690,24 @@ func (s *Slack) conversationsHistory(w http.ResponseWriter, c *slackCall) {
 			return
 		}
 		// The cursor is a position, not an index: messages posted or
-		// deleted meanwhile do not shift it.
-		start = len(list)
-		for i, m := range list {
-			if mustSlackTS(m.TS).cmp(at) <= 0 {
-				start = i
-				break
-			}
-		}
+		// deleted meanwhile do not shift it. The page starts at the newest
+		// message at or before it (messages are kept in ts order).
+		next = sort.Search(len(histTS), func(i int) bool { return histTS[i].cmp(at) > 0 }) - 1
 	}
 	n := s.api.limit(c.params.Get("limit"), 100, SlackNonMarketplacePageSize)
-	end := min(start+n, len(list))
-	out := make([]slackMessageJSON, 0, end-start)
-	for _, m := range list[start:end] {
-		out = append(out, s.wireMessage(ch.ID, m))
+	out := make([]slackMessageJSON, 0, n)
+	for ; next >= 0 && len(out) < n; next-- {
+		if in(histTS[next]) {
+			out = append(out, s.wireMessage(ch.ID, ms[hist[next]]))
+		}
 	}
-	res := map[string]any{"ok": true, "messages": out, "has_more": end < len(list), "pin_count": 0,
+	for next >= 0 && !in(histTS[next]) {
+		next--
+	}
+	res := map[string]any{"ok": true, "messages": out, "has_more": next >= 0, "pin_count": 0,
 		"channel_actions_ts": nil, "channel_actions_count": 0}
-	if end < len(list) {
-		res["response_metadata"] = slackMeta{NextCursor: encodeSlackCursor("next_ts", list[end].TS)}
+	if next >= 0 {
+		res["response_metadata"] = slackMeta{NextCursor: encodeSlackCursor("next_ts", ms[hist[next]].TS)}
 	}
 	writeJSON(w, http.StatusOK, res)
 }
