@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -26,6 +24,7 @@ import (
 	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/fake"
 	"github.com/pmassist/pmassist/integrations/oauth"
+	"github.com/pmassist/pmassist/internal/apiclient"
 	"github.com/pmassist/pmassist/server"
 )
 
@@ -340,13 +339,13 @@ func (d *demo) prepare(ctx context.Context, stderr io.Writer) (demoSummary, erro
 	}
 	if first {
 		d.state.Seeded = false
-		if err := d.c.call(ctx, "POST", "/api/v1/setup", map[string]string{"email": d.state.Email, "password": d.state.Password,
+		if err := d.c.Call(ctx, "POST", "/api/v1/setup", map[string]string{"email": d.state.Email, "password": d.state.Password,
 			"name": demoName, "tenant_name": demoTenantName}, http.StatusCreated, nil); err != nil {
 			return demoSummary{}, fmt.Errorf("creating the demo account: %w", err)
 		}
 	}
 	var sum demoSummary
-	if err := d.c.login(ctx, d.state.Email, d.state.Password); err != nil {
+	if err := d.c.Login(ctx, d.state.Email, d.state.Password); err != nil {
 		if !d.state.Seeded {
 			return sum, fmt.Errorf("signing in as %s: %w", d.state.Email, err)
 		}
@@ -368,7 +367,7 @@ func (d *demo) prepare(ctx context.Context, stderr io.Writer) (demoSummary, erro
 		if err := d.m.Index.WaitIdle(ctx); err != nil {
 			return sum, fmt.Errorf("waiting for the search index: %w", err)
 		}
-		if err := d.c.call(ctx, "POST", "/api/v1/workflows/standup", map[string]any{}, http.StatusOK, nil); err != nil {
+		if err := d.c.Call(ctx, "POST", "/api/v1/workflows/standup", map[string]any{}, http.StatusOK, nil); err != nil {
 			return sum, fmt.Errorf("writing the standup: %w", err)
 		}
 		d.state.Seeded = true
@@ -399,79 +398,12 @@ func (d *demo) print(w io.Writer, baseURL string, s demoSummary) {
 
 // demoClient speaks the appliance's API with a session, as the browser
 // would, and follows no redirects by itself.
-type demoClient struct {
-	base string
-	http *http.Client
-	csrf string
-}
+type demoClient struct{ *apiclient.Client }
 
 func newDemoClient(base string) *demoClient {
-	jar, _ := cookiejar.New(nil)
-	return &demoClient{base: base, http: &http.Client{Jar: jar, Timeout: time.Minute,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// call sends body as JSON to the appliance, expects the status want and
-// decodes the answer into out (when not nil).
-func (c *demoClient) call(ctx context.Context, method, path string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.csrf != "" && method != http.MethodGet {
-		req.Header.Set("X-CSRF-Token", c.csrf)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != want {
-		var e struct {
-			Error struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s %s: %s (HTTP %d)", method, path, e.Error.Message, res.StatusCode)
-		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, res.StatusCode)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return nil
-}
-
-func (c *demoClient) login(ctx context.Context, email, password string) error {
-	if err := c.call(ctx, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password}, http.StatusOK, nil); err != nil {
-		return err
-	}
-	var me struct {
-		CSRF string `json:"csrf_token"`
-	}
-	if err := c.call(ctx, "GET", "/api/v1/me", nil, http.StatusOK, &me); err != nil {
-		return err
-	}
-	c.csrf = me.CSRF
-	return nil
+	c := apiclient.New(base, 0)
+	c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &demoClient{c}
 }
 
 // redirect GETs u (with the session cookie where it applies) and returns
@@ -481,7 +413,7 @@ func (c *demoClient) redirect(ctx context.Context, u string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.http.Do(req)
+	res, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -499,7 +431,7 @@ func (c *demoClient) redirect(ctx context.Context, u string) (*url.URL, error) {
 // renews the tokens of the existing one) and sends the browser on to the
 // Integrations page.
 func (c *demoClient) connect(ctx context.Context, svc pmassist.Service) error {
-	provider, err := c.redirect(ctx, c.base+"/api/v1/oauth/"+string(svc)+"/authorize")
+	provider, err := c.redirect(ctx, c.Base+"/api/v1/oauth/"+string(svc)+"/authorize")
 	if err != nil {
 		return err
 	}
@@ -507,7 +439,7 @@ func (c *demoClient) connect(ctx context.Context, svc pmassist.Service) error {
 	if err != nil {
 		return err
 	}
-	if want := c.base + "/api/v1/oauth/" + string(svc) + "/callback"; !strings.HasPrefix(back.String(), want) {
+	if want := c.Base + "/api/v1/oauth/" + string(svc) + "/callback"; !strings.HasPrefix(back.String(), want) {
 		return fmt.Errorf("the %s stand-in redirected to %s, not to the callback", svc.Title(), back.Redacted())
 	}
 	if e := back.Query().Get("error"); e != "" {
@@ -542,7 +474,7 @@ func (c *demoClient) ingest(ctx context.Context, services []pmassist.Service) er
 		var out struct {
 			Jobs []demoJob `json:"jobs"`
 		}
-		if err := c.call(ctx, "POST", "/api/v1/ingestion/"+string(svc), map[string]any{}, http.StatusAccepted, &out); err != nil {
+		if err := c.Call(ctx, "POST", "/api/v1/ingestion/"+string(svc), map[string]any{}, http.StatusAccepted, &out); err != nil {
 			return fmt.Errorf("starting the %s ingestion: %w", svc.Title(), err)
 		}
 		jobs = append(jobs, out.Jobs...)
@@ -554,7 +486,7 @@ func (c *demoClient) ingest(ctx context.Context, services []pmassist.Service) er
 				return ctx.Err()
 			case <-time.After(25 * time.Millisecond):
 			}
-			if err := c.call(ctx, "GET", "/api/v1/jobs/"+j.ID, nil, http.StatusOK, &j); err != nil {
+			if err := c.Call(ctx, "GET", "/api/v1/jobs/"+j.ID, nil, http.StatusOK, &j); err != nil {
 				return err
 			}
 		}
@@ -570,7 +502,7 @@ func (c *demoClient) count(ctx context.Context, path, key string) (int, error) {
 	n, cursor := 0, ""
 	for {
 		var page map[string]json.RawMessage
-		if err := c.call(ctx, "GET", path+"?limit=200&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page); err != nil {
+		if err := c.Call(ctx, "GET", path+"?limit=200&cursor="+url.QueryEscape(cursor), nil, http.StatusOK, &page); err != nil {
 			return n, err
 		}
 		var entries []json.RawMessage
@@ -594,7 +526,7 @@ func (c *demoClient) summary(ctx context.Context) (demoSummary, error) {
 			Status string `json:"status"`
 		} `json:"connections"`
 	}
-	if err := c.call(ctx, "GET", "/api/v1/integrations", nil, http.StatusOK, &conns); err != nil {
+	if err := c.Call(ctx, "GET", "/api/v1/integrations", nil, http.StatusOK, &conns); err != nil {
 		return s, err
 	}
 	for _, cn := range conns.Connections {
@@ -614,7 +546,7 @@ func (c *demoClient) summary(ctx context.Context) (demoSummary, error) {
 			Date string `json:"date"`
 		} `json:"standups"`
 	}
-	if err := c.call(ctx, "GET", "/api/v1/standups?limit=1", nil, http.StatusOK, &standups); err != nil {
+	if err := c.Call(ctx, "GET", "/api/v1/standups?limit=1", nil, http.StatusOK, &standups); err != nil {
 		return s, err
 	}
 	if len(standups.Standups) > 0 {
