@@ -177,6 +177,11 @@ type DecisionService interface {
 	UpsertDetectedMany(ctx context.Context, ds []*Decision) ([]string, error)
 	// FindDecisionByThread returns the decision of a thread (ENOTFOUND).
 	FindDecisionByThread(ctx context.Context, threadKey string) (*Decision, error)
+	// DecisionsVersion returns a number that changes after every committed
+	// change to the tenant's decisions (within one process). An answer
+	// built from decisions read after the version was v may be reused
+	// while the version is still v.
+	DecisionsVersion(ctx context.Context) (uint64, error)
 }
 
 // Detection is what the detector concluded about one item.

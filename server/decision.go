@@ -152,6 +152,17 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, id 
 		s.writeError(w, r, err)
 		return
 	}
+	// The version is read before the decisions: see pageCache.
+	version, err := s.svc.Decisions.DecisionsVersion(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := newPageKey(id.tenant.ID, f)
+	if body, ok := s.decisionPages.get(key, version); ok {
+		writeJSONBytes(w, http.StatusOK, body)
+		return
+	}
 	ds, next, err := s.svc.Decisions.ListDecisions(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -161,7 +172,13 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, id 
 	for _, d := range ds {
 		out = append(out, toDecisionJSON(d))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"decision_logs": out, "next_cursor": next})
+	body, err := encodeJSON(map[string]any{"decision_logs": out, "next_cursor": next})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.decisionPages.put(key, version, body)
+	writeJSONBytes(w, http.StatusOK, body)
 }
 
 // newDecisionForm is a manual decision as entered.

@@ -95,13 +95,15 @@ type Services struct {
 
 // Server serves the API and the pages.
 type Server struct {
-	cfg       Config
-	svc       Services
-	logger    *slog.Logger
-	now       func() time.Time
-	secure    bool // cookies get the Secure flag (https base URL)
-	templates *ui.Templates
-	throttle  *loginThrottle
+	cfg    Config
+	svc    Services
+	logger *slog.Logger
+	now    func() time.Time
+	// decisionPages are encoded answers of GET /decision-logs.
+	decisionPages pageCache
+	secure        bool // cookies get the Secure flag (https base URL)
+	templates     *ui.Templates
+	throttle      *loginThrottle
 	// dummyHash is verified against when the email is unknown, so that a
 	// login's duration does not tell whether an account exists: it has the
 	// cost of the hashes that new accounts get.

@@ -203,6 +203,9 @@ type DB struct {
 	vault *vault
 	// decisions are the decoded decisions of recent lists.
 	decisions decodedDecisions
+	// decisionVersions moves a tenant's number on every committed change
+	// to its decisions (DecisionsVersion).
+	decisionVersions decisionVersions
 }
 
 // minMmapSize is the least address space the data file is mapped into.
@@ -382,7 +385,7 @@ func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	if data == nil {
 		return false, nil
 	}
-	return true, decode(key, data, v)
+	return true, decodeRecord(key, data, v)
 }
 
 // decode unmarshals the value stored at key.

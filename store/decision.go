@@ -110,7 +110,7 @@ func (db *DB) CreateDecision(ctx context.Context, d *pmassist.Decision) error {
 	if err != nil {
 		return err
 	}
-	err = db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+	err = db.updateDecisions(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		if s.SupersededBy != "" {
 			// Created already replaced: the same rules as an update.
 			if err := checkSuperseding(tb, s.ID, s.SupersededBy); err != nil {
@@ -359,7 +359,7 @@ func (db *DB) UpdateDecision(ctx context.Context, id string, upd pmassist.Decisi
 		return nil, pmassist.FieldError(f)
 	}
 	var d *pmassist.Decision
-	err := db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+	err := db.updateDecisions(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		var err error
 		if d, err = readDecision(tb, []byte(id)); err != nil {
 			return err
@@ -405,7 +405,7 @@ func (db *DB) UpdateDecision(ctx context.Context, id string, upd pmassist.Decisi
 // DeleteDecision removes a decision of the context's tenant with its index
 // entries. Decisions it superseded lose the reference but keep their status.
 func (db *DB) DeleteDecision(ctx context.Context, id string) error {
-	return db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+	return db.updateDecisions(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		d, err := readDecision(tb, []byte(id))
 		if err != nil {
 			return err
@@ -478,7 +478,7 @@ func (db *DB) UpsertDetected(ctx context.Context, d *pmassist.Decision) (*pmassi
 	}
 	var out *pmassist.Decision
 	var changed bool
-	err = db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+	err = db.updateDecisions(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		out, changed, err = upsertDetected(tb, d, s, now)
 		return err
 	})
@@ -506,7 +506,7 @@ func (db *DB) UpsertDetectedMany(ctx context.Context, ds []*pmassist.Decision) (
 		}
 	}
 	var ids []string
-	err = db.updateTenant(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
+	err = db.updateDecisions(ctx, func(_ *bolt.Tx, tb *bolt.Bucket) error {
 		ids = ids[:0]
 		for i, d := range ds {
 			out, changed, err := upsertDetected(tb, d, prepared[i], now)

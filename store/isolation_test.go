@@ -388,6 +388,24 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return nil
 		}, ""},
+		{"DecisionsVersion", "", func(ctx context.Context) error {
+			// A change to A's decisions does not move B's version.
+			before, err := db.DecisionsVersion(ctx)
+			if err != nil {
+				return err
+			}
+			temp := &pmassist.Decision{Title: unique()}
+			if err := db.CreateDecision(actx, temp); err != nil {
+				return err
+			}
+			if err := db.DeleteDecision(actx, temp.ID); err != nil {
+				return err
+			}
+			if after, _ := db.DecisionsVersion(ctx); after != before {
+				return leak("decisions version", temp.ID)
+			}
+			return nil
+		}, ""},
 		{"ListDecisions", "", func(ctx context.Context) error {
 			list, _, err := db.ListDecisions(ctx, pmassist.DecisionFilter{})
 			for _, d := range list {
