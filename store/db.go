@@ -347,7 +347,34 @@ func (db *DB) viewTenant(ctx context.Context, fn func(tx *bolt.Tx, tb *bolt.Buck
 
 // updateTenant is viewTenant for writes.
 func (db *DB) updateTenant(ctx context.Context, fn func(tx *bolt.Tx, tb *bolt.Bucket) error) error {
-	return db.withTenant(ctx, db.update, fn)
+	return db.withTenant(ctx, db.update, func(tx *bolt.Tx, tb *bolt.Bucket) error {
+		packAppended(tb)
+		return fn(tx, tb)
+	})
+}
+
+// appendedBuckets are the tenant buckets whose new keys come after every
+// key they hold: records keyed by pmassist.NewID (increasing within a
+// process) and the audit log keyed by time.
+var appendedBuckets = [][]byte{bucketItems, bucketDecisions, bucketJobs, bucketAudit}
+
+// appendFillPercent is how full bbolt fills a page before it splits one of
+// appendedBuckets. bbolt's default, 50%, suits keys that land anywhere; for
+// keys that always land at the end it leaves every page half empty for
+// good: a million items took 1.9 GB of pages for 0.7 GB of records (37%
+// used), and every page read is resident memory. Records that grow later
+// (edits, reactions) use the 10% left.
+const appendFillPercent = 0.9
+
+// packAppended sets the fill of a write transaction's appendedBuckets
+// (bbolt keeps the setting on the bucket handle, which a transaction
+// reuses).
+func packAppended(tb *bolt.Bucket) {
+	for _, name := range appendedBuckets {
+		if b := tb.Bucket(name); b != nil {
+			b.FillPercent = appendFillPercent
+		}
+	}
 }
 
 // withTenant runs fn through run (db.view or db.update) on the context
