@@ -37,9 +37,14 @@ type SearchResult struct {
 
 // SearchResults is a page of hits.
 type SearchResults struct {
-	Total   int
-	Took    time.Duration
-	Results []SearchResult
+	Total int
+	// TotalExact is false when Total is an estimate: a broad search (one
+	// whose rarest word is in more than ~50,000 of the tenant's documents)
+	// stops once it holds the page (by date) or enough matches to rank (by
+	// relevance).
+	TotalExact bool
+	Took       time.Duration
+	Results    []SearchResult
 }
 
 // IndexState describes the search index for /readyz and the operator.

@@ -269,7 +269,7 @@ func (s *Server) pageSearch(w http.ResponseWriter, r *http.Request, id *identity
 		}
 		switch pmassist.ErrorCode(err) {
 		case "":
-			page.Total, page.TookMS = res.Total, res.Took.Milliseconds()
+			page.Total, page.TotalEstimated, page.TookMS = res.Total, !res.TotalExact, res.Took.Milliseconds()
 			for _, hit := range res.Results {
 				page.Results = append(page.Results, toSearchRow(hit))
 			}

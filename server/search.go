@@ -80,7 +80,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, id *identi
 			results[i].Channel = "#" + results[i].Channel
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "took_ms": res.Took.Milliseconds(), "results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"total": res.Total, "total_exact": res.TotalExact, "took_ms": res.Took.Milliseconds(), "results": results})
 }
 
 func (s *Server) handleReindex(w http.ResponseWriter, r *http.Request, id *identity) {

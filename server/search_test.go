@@ -57,7 +57,7 @@ func TestSearchAndDecisionsAfterIngestion(t *testing.T) {
 		return op.expect(200, "GET", "/api/v1/search?"+q.Encode(), nil)
 	}
 	res := search(url.Values{"q": {"decided"}})
-	if res["total"].(float64) == 0 || res["took_ms"] == nil {
+	if res["total"].(float64) == 0 || res["took_ms"] == nil || res["total_exact"] != true {
 		t.Fatalf("search: %v", res)
 	}
 	marked := 0

@@ -323,6 +323,9 @@ func TestSearchPageFilled(t *testing.T) {
 		`<a class="btn" href="/search?q=Ada&amp;offset=0" rel="prev">Previous</a>`,
 		`<a class="btn" href="/search?q=Ada&amp;offset=40" rel="next">Next</a>`,
 	)
+	// A broad search's total is an estimate.
+	page.TotalEstimated = true
+	mustContain(t, render(t, tpl, "search", page), `<span class="strong">about 1,234 results</span> in 7 ms`)
 	mustLack(t, html, "javascript:", "Search everything PM Assistant has read")
 	// The form is a GET form, enhanced by app.js, without the token.
 	f := formFor(html, "/search")

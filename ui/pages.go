@@ -375,6 +375,7 @@ type SearchPage struct {
 	Query              struct{ Q, Type, Service, Channel, Author, From, To, Sort string } // kept in the URL (GET form)
 	Results            []SearchResultRow
 	Total              int
+	TotalEstimated     bool // Total is an estimate (a broad search)
 	TookMS             int64
 	PrevHref, NextHref string
 	Unavailable        string // the index is being built: show this instead of results

@@ -136,10 +136,11 @@ func BenchmarkSearchBare(b *testing.B) {
 	waitIdle(b, ix)
 	var reqs []*bleve.SearchRequest
 	for _, q := range benchQueries() {
-		req, _, err := ix.request("acme", q)
+		p, err := ix.plan("acme", q)
 		if err != nil {
 			b.Fatal(err)
 		}
+		req := p.request(p.limit, p.offset)
 		req.SortByCustom(search.SortOrder{&search.SortScore{Desc: true}})
 		req.Score = ""
 		reqs = append(reqs, req)

@@ -350,3 +350,12 @@ func wantCode(tb testing.TB, err error, code string) {
 		tb.Errorf("error %v: code %q, want %q", err, got, code)
 	}
 }
+
+func (f *fakeStore) DecisionsVersion(ctx context.Context) (uint64, error) {
+	if _, err := pmassist.TenantRequired(ctx); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tx, nil
+}

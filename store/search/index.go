@@ -43,7 +43,9 @@ import (
 
 // Version is the version of what the index holds; a change rebuilds it.
 // Version 2: the date sort key ends with the document id (no ties).
-const Version = 2
+// Version 3: every document has its period (the ISO week of its date), and
+// the date sort key is written in hexadecimal (see sortKey).
+const Version = 3
 
 // States of the index (pmassist.IndexState).
 const (
@@ -86,6 +88,9 @@ type Options struct {
 	FlushEvery time.Duration
 
 	maxQueue int // ids waiting at most (default 100,000); tests lower it
+	// broadLimit and relevanceCap are those of broad.go (defaults
+	// broadLimit, relevanceCap); tests lower them.
+	broadLimit, relevanceCap int
 }
 
 // Index is the search index: a pmassist.SearchService and a
@@ -154,6 +159,12 @@ func Open(o Options) (*Index, error) {
 	}
 	if o.maxQueue <= 0 {
 		o.maxQueue = defaultMaxQueue
+	}
+	if o.broadLimit <= 0 {
+		o.broadLimit = broadLimit
+	}
+	if o.relevanceCap <= 0 {
+		o.relevanceCap = relevanceCap
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

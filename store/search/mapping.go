@@ -1,11 +1,12 @@
 package search
 
 import (
-	"encoding/binary"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/datetime/flexible"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
@@ -31,6 +32,9 @@ const (
 	fieldAuthorName  = "author_name" // the name as shown, stored only
 	fieldCreated     = "created"
 	fieldCreatedSort = "created_sort" // not in the mapping: see document
+	fieldPeriod      = "period"       // the date's blocks of weeks; not in the mapping: see document
+	fieldWords       = "words"        // title and text, searchable; not in the mapping: see document
+	fieldTitleWords  = "title_words"  // the title alone, for its weight; not in the mapping
 	fieldURL         = "url"
 	fieldExternalID  = "external_id"
 )
@@ -97,15 +101,6 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	// No composite _all field: every query names its fields.
 	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 
-	text := func(store bool) *mapping.FieldMapping {
-		fm := bleve.NewTextFieldMapping()
-		fm.Analyzer = textAnalyzer
-		fm.Store = store
-		fm.IncludeTermVectors = true // phrases and snippet locations
-		fm.IncludeInAll = false
-		fm.DocValues = false
-		return fm
-	}
 	keyword := func(analyzer string, store bool) *mapping.FieldMapping {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Analyzer = analyzer
@@ -133,9 +128,10 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 
 	dm.AddFieldMappingsAt(fieldTenant, keyword("keyword", false))
 	dm.AddFieldMappingsAt(fieldType, keyword("keyword", true))
-	dm.AddFieldMappingsAt(fieldTitle, text(true))
-	// The text is stored for the snippets (see snippet.go).
-	dm.AddFieldMappingsAt(fieldText, text(true))
+	// Title and text are stored for the results and the snippets (see
+	// snippet.go); they are searched through fieldWords (see document).
+	dm.AddFieldMappingsAt(fieldTitle, storedOnly())
+	dm.AddFieldMappingsAt(fieldText, storedOnly())
 	dm.AddFieldMappingsAt(fieldService, keyword(lowerKeywordAnalyzer, true))
 	// The channel is stored as written and indexed lower-cased.
 	dm.AddFieldMappingsAt(fieldChannel, keyword(lowerKeywordAnalyzer, true))
@@ -260,19 +256,118 @@ func (ix *Index) document(id string, d *doc) (*document.Document, error) {
 	if err := ix.mapping.MapDocument(bd, d); err != nil {
 		return nil, err
 	}
-	if t, err := time.Parse(time.RFC3339Nano, d.Created); err == nil {
+	t, err := time.Parse(time.RFC3339Nano, d.Created)
+	if err == nil {
 		bd.AddField(document.NewTextFieldCustom(fieldCreatedSort, nil, sortKey(t, id),
 			index.IndexField|index.DocValues|index.SkipDVCompression|index.SkipDVChunking, nil))
+	}
+	// The words of the title and the text, each token prefixed with the
+	// tenant: a search's words find only its tenant's postings, without a
+	// conjunction with the tenant's term — which matches every document of
+	// the tenant, and cost more than the words themselves (twice the time
+	// of a three-word search over a million messages; so did a disjunction
+	// of title and text fields per word). The title is array position 0,
+	// the text 1: a phrase never spans the two, and the snippet takes the
+	// text's locations.
+	an := tenantAnalyzer{an: ix.analyzer, prefix: tenantPrefix(d.Tenant)}
+	if d.Title != "" {
+		bd.AddField(document.NewTextFieldCustom(fieldWords, []uint64{0}, []byte(d.Title), index.IndexField|index.IncludeTermVectors, an))
+		bd.AddField(document.NewTextFieldCustom(fieldTitleWords, nil, []byte(d.Title), index.IndexField, an))
+	}
+	if d.Text != "" {
+		bd.AddField(document.NewTextFieldCustom(fieldWords, []uint64{1}, []byte(d.Text), index.IndexField|index.IncludeTermVectors, an))
+	}
+	// Every document has its periods, so that searching period by period
+	// (broad.go) covers all of them.
+	for k, term := range periodTerms(t, err == nil) {
+		bd.AddField(document.NewTextFieldCustom(fieldPeriod, []uint64{uint64(k)}, []byte(term), index.IndexField, nil))
 	}
 	return bd, nil
 }
 
+// Periods. A document's date falls in a week (Monday 00:00 UTC to the next
+// Monday), numbered from the week of 1970-01-01; the week is in a block of 2
+// weeks, of 4, … of 2^periodLevels: each block of a level is two blocks of
+// the level below. A document is indexed with the term of each of its blocks,
+// "<level>:<number>", so that any block is one term (broad.go).
+const periodLevels = 4
+
+// noPeriod is the only period term of a document without a date.
+const noPeriod = "none"
+
+// weekOf is the number of t's week.
+func weekOf(t time.Time) int64 {
+	days := t.Unix() / 86400
+	if t.Unix() < 0 && t.Unix()%86400 != 0 {
+		days-- // floor
+	}
+	// 1970-01-01 was a Thursday: its week began three days before.
+	w := days + 3
+	if w < 0 {
+		return (w - 6) / 7
+	}
+	return w / 7
+}
+
+// weekStart is the first instant of a week.
+func weekStart(week int64) time.Time {
+	return time.Unix((week*7-3)*86400, 0).UTC()
+}
+
+func periodTerm(level int, block int64) string { return fmt.Sprintf("%d:%d", level, block) }
+
+// periodTerms are the terms of a date's blocks, from the week up.
+func periodTerms(t time.Time, ok bool) []string {
+	if !ok {
+		return []string{noPeriod}
+	}
+	w := weekOf(t)
+	terms := make([]string, periodLevels+1)
+	for k := range terms {
+		terms[k] = periodTerm(k, w>>k)
+	}
+	return terms
+}
+
+// parsePeriodTerm reads a term of periodTerm.
+func parsePeriodTerm(term string) (level int, block int64, ok bool) {
+	if _, err := fmt.Sscanf(term, "%d:%d", &level, &block); err != nil || level < 0 || level > periodLevels {
+		return 0, 0, false
+	}
+	return level, block, true
+}
+
 // sortKey orders times as their bytes do: big-endian nanoseconds with the
-// sign bit flipped, followed by the document id so that no two keys tie —
-// the order of equal times is then the same in every index built from the
-// same data (a rebuild must not reorder a page).
+// sign bit flipped, in hexadecimal, followed by the document id so that no
+// two keys tie — the order of equal times is then the same in every index
+// built from the same data (a rebuild must not reorder a page).
+//
+// Hexadecimal, because Bleve's doc values separate a field's terms with the
+// byte 0xff: a raw 8-byte time containing it was cut there, and that
+// document sorted as if it had another date (index version 2).
 func sortKey(t time.Time, id string) []byte {
-	key := make([]byte, 8, 8+len(id))
-	binary.BigEndian.PutUint64(key, uint64(t.UnixNano())^(1<<63))
+	key := make([]byte, 0, 16+len(id))
+	key = fmt.Appendf(key, "%016x", uint64(t.UnixNano())^(1<<63))
 	return append(key, id...)
+}
+
+// textPosition is the array position of the text in fieldWords.
+const textPosition = 1
+
+// tenantPrefix begins every token of a tenant's words: the id's length,
+// ':', the id, ':'. No tenant's prefix begins another's, whatever the ids.
+func tenantPrefix(tenantID string) []byte { return fmt.Appendf(nil, "%d:%s:", len(tenantID), tenantID) }
+
+// tenantAnalyzer is the text analyzer with every token prefixed.
+type tenantAnalyzer struct {
+	an     analysis.Analyzer
+	prefix []byte
+}
+
+func (a tenantAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	ts := a.an.Analyze(input)
+	for _, t := range ts {
+		t.Term = append(append(make([]byte, 0, len(a.prefix)+len(t.Term)), a.prefix...), t.Term...)
+	}
+	return ts
 }

@@ -2,7 +2,6 @@ package search
 
 import (
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -20,11 +19,12 @@ import (
 //   - a parsed word is a piece of the text without spaces, controls or
 //     quotes; a phrase is trimmed and has no quotes; there are at most 32
 //     of them together, and "empty" means nothing searchable is left;
-//   - the request built from it has exactly one tenant clause, first,
-//     naming the caller's tenant whatever the text or filters say; words
-//     and phrases only ever search the title and the text, as match
-//     queries (never query-string syntax), and the filters only their own
-//     keyword fields.
+//   - the request built from it is restricted to the caller's tenant
+//     whatever the text or filters say: with words or phrases, each is
+//     made of the tenant's own tokens (tenantPrefix) in the words fields,
+//     as term and phrase queries (never query-string syntax); without, by
+//     one tenant clause, first; the filters search only their own keyword
+//     fields.
 func FuzzParseQuery(f *testing.F) {
 	f.Add("tenant:other decision", "#eng", "bob@acme.test", "tenant-1")
 	im, err := newMapping()
@@ -58,58 +58,91 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 
-		req, p3, err3 := ix.request(tenantID, pmassist.SearchQuery{Q: q, Channel: channel, Author: author, Types: []string{"decision", "message"}})
+		pl, err3 := ix.plan(tenantID, pmassist.SearchQuery{Q: q, Channel: channel, Author: author, Types: []string{"decision", "message"}})
 		if (err3 == nil) != (err == nil) {
 			t.Fatalf("parse %v, request %v", err, err3)
 		}
 		if err3 != nil {
 			return
 		}
+		req, p3 := pl.request(pl.limit, pl.offset), pl.pq
 		if !reflect.DeepEqual(p3, p) {
 			t.Fatalf("request parsed %+v, not %+v", p3, p)
 		}
-		top, ok := req.Query.(*query.ConjunctionQuery)
-		if !ok || len(top.Conjuncts) == 0 {
-			t.Fatalf("top query %T", req.Query)
-		}
-		if tq, ok := top.Conjuncts[0].(*query.TermQuery); !ok || tq.FieldVal != fieldTenant || tq.Term != tenantID {
-			t.Fatalf("first clause %#v, want the tenant %q", top.Conjuncts[0], tenantID)
-		}
-		tenants := 0
-		var walk func(query.Query)
-		walk = func(qq query.Query) {
+		// With text, every word and phrase is made of the caller's tokens,
+		// and there is no tenant clause; without, the tenant clause is
+		// first.
+		prefix := string(tenantPrefix(tenantID))
+		tenants, texts := 0, 0
+		var walk func(query.Query, bool)
+		walk = func(qq query.Query, must bool) {
 			switch x := qq.(type) {
+			case *query.BooleanQuery:
+				walk(x.Must, true)
+				walk(x.Should, false)
+				if x.Filter != nil {
+					walk(x.Filter, false)
+				}
+				if x.MustNot != nil {
+					t.Fatalf("must not %#v", x.MustNot)
+				}
 			case *query.ConjunctionQuery:
 				for _, c := range x.Conjuncts {
-					walk(c)
+					walk(c, must)
 				}
 			case *query.DisjunctionQuery:
 				for _, c := range x.Disjuncts {
-					walk(c)
+					walk(c, must)
 				}
 			case *query.TermQuery:
 				switch x.FieldVal {
 				case fieldTenant:
+					if x.Term != tenantID {
+						t.Fatalf("tenant clause %q, want %q", x.Term, tenantID)
+					}
 					tenants++
 				case fieldType, fieldService, fieldChannel, fieldAuthor:
+				case fieldWords, fieldTitleWords:
+					if !strings.HasPrefix(x.Term, prefix) {
+						t.Fatalf("term %q of %q lacks the tenant's prefix %q", x.Term, x.FieldVal, prefix)
+					}
+					if must && x.FieldVal == fieldWords {
+						texts++
+					}
 				default:
 					t.Fatalf("term query on %q", x.FieldVal)
 				}
-			case *query.MatchQuery:
-				if x.FieldVal != fieldTitle && x.FieldVal != fieldText || !slices.Contains(p.words, x.Match) {
-					t.Fatalf("match %q on %q; words %q", x.Match, x.FieldVal, p.words)
+			case *query.MultiPhraseQuery:
+				if x.FieldVal != fieldWords && x.FieldVal != fieldTitleWords {
+					t.Fatalf("phrase on %q", x.FieldVal)
 				}
-			case *query.MatchPhraseQuery:
-				if x.FieldVal != fieldTitle && x.FieldVal != fieldText || !slices.Contains(p.phrases, x.MatchPhrase) {
-					t.Fatalf("phrase %q on %q; phrases %q", x.MatchPhrase, x.FieldVal, p.phrases)
+				for _, slot := range x.Terms {
+					for _, term := range slot {
+						if !strings.HasPrefix(term, prefix) {
+							t.Fatalf("phrase term %q lacks the tenant's prefix %q", term, prefix)
+						}
+					}
+				}
+				if must && x.FieldVal == fieldWords {
+					texts++
 				}
 			default:
 				t.Fatalf("unexpected %T in the request", qq)
 			}
 		}
-		walk(req.Query)
-		if tenants != 1 {
-			t.Fatalf("%d tenant clauses", tenants)
+		walk(req.Query, true)
+		if p.hasText() {
+			if tenants != 0 || texts == 0 {
+				t.Fatalf("with text: %d tenant clauses, %d text clauses", tenants, texts)
+			}
+		} else {
+			top, ok := req.Query.(*query.ConjunctionQuery)
+			if !ok || len(top.Conjuncts) == 0 {
+				t.Fatalf("top query %T", req.Query)
+			}
+			if tq, ok := top.Conjuncts[0].(*query.TermQuery); !ok || tq.FieldVal != fieldTenant || tq.Term != tenantID || tenants != 1 {
+				t.Fatalf("first clause %#v (%d tenant clauses), want the tenant %q", top.Conjuncts[0], tenants, tenantID)
+			}
 		}
 	})
 }

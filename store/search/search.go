@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func (ix *Index) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.
 	if err != nil {
 		return nil, err
 	}
-	req, pq, err := ix.request(tenantID, q)
+	p, err := ix.plan(tenantID, q)
 	if err != nil {
 		return nil, err
 	}
@@ -47,26 +48,26 @@ func (ix *Index) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.
 	if ix.idx == nil {
 		return nil, ix.unavailable()
 	}
-	out := &pmassist.SearchResults{Results: []pmassist.SearchResult{}}
-	if pq.empty {
+	out := &pmassist.SearchResults{Results: []pmassist.SearchResult{}, TotalExact: true}
+	if p.pq.empty {
 		// Only stop words or punctuation: nothing can match.
 		out.Took = time.Since(start)
 		return out, nil
 	}
-	res, err := ix.idx.SearchInContext(ctx, req)
+	found, err := ix.find(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out.Total = int(res.Total)
-	if len(res.Hits) == 0 {
+	out.Total, out.TotalExact = int(found.total), found.exact
+	if len(found.hits) == 0 {
 		out.Took = time.Since(start)
 		return out, nil
 	}
-	page, err := ix.page(ctx, pq, res.Hits)
+	page, err := ix.page(ctx, tenantID, p.pq, found.hits)
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range res.Hits {
+	for _, h := range found.hits {
 		p := page[h.ID]
 		if p == nil {
 			continue // deleted between the two phases
@@ -81,7 +82,7 @@ func (ix *Index) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.
 			Channel: stringField(p.Fields[fieldChannel]),
 			Author:  stringField(p.Fields[fieldAuthorName]),
 			Score:   h.Score,
-			Snippet: snippet(stringField(p.Fields[fieldText]), p.Locations[fieldText]),
+			Snippet: snippet(stringField(p.Fields[fieldText]), textLocations(p.Locations[fieldWords])),
 		}
 		if c := stringField(p.Fields[fieldCreated]); c != "" {
 			r.CreatedAt, _ = time.Parse(time.RFC3339Nano, c)
@@ -94,7 +95,7 @@ func (ix *Index) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.
 
 // page loads the stored fields of the hits and the locations of the
 // search's words and phrases in their text, by document id.
-func (ix *Index) page(ctx context.Context, pq parsedQuery, hits search.DocumentMatchCollection) (map[string]*search.DocumentMatch, error) {
+func (ix *Index) page(ctx context.Context, tenantID string, pq parsedQuery, hits search.DocumentMatchCollection) (map[string]*search.DocumentMatch, error) {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -104,15 +105,14 @@ func (ix *Index) page(ctx context.Context, pq parsedQuery, hits search.DocumentM
 	must := query.NewDocIDQuery(ids)
 	var q query.Query = must
 	var should []query.Query
+	prefix := tenantPrefix(tenantID)
 	for _, w := range pq.words {
-		m := query.NewMatchQuery(w)
-		m.SetField(fieldText)
-		should = append(should, m)
+		for _, tok := range ix.analyzer.Analyze([]byte(w)) {
+			should = append(should, termQuery(fieldWords, prefixed(prefix, tok.Term)))
+		}
 	}
 	for _, ph := range pq.phrases {
-		m := query.NewMatchPhraseQuery(ph)
-		m.SetField(fieldText)
-		should = append(should, m)
+		should = append(should, ix.phraseQuery(prefix, ph, fieldWords))
 	}
 	if len(should) > 0 {
 		q = query.NewBooleanQuery([]query.Query{must}, should, nil)
@@ -156,28 +156,59 @@ func termQuery(field, term string) *query.TermQuery {
 	return q
 }
 
-// textQuery matches a word (each of its tokens) or a phrase in the title,
-// which counts double, or in the text.
-func textQuery(s string, phrase bool) query.Query {
-	var title, text query.Query
-	if phrase {
-		t := query.NewMatchPhraseQuery(s)
-		t.SetField(fieldTitle)
-		t.SetBoost(2)
-		x := query.NewMatchPhraseQuery(s)
-		x.SetField(fieldText)
-		title, text = t, x
-	} else {
-		t := query.NewMatchQuery(s)
-		t.SetField(fieldTitle)
-		t.SetBoost(2)
-		t.SetOperator(query.MatchQueryOperatorAnd)
-		x := query.NewMatchQuery(s)
-		x.SetField(fieldText)
-		x.SetOperator(query.MatchQueryOperatorAnd)
-		title, text = t, x
+// prefixed is a token of fieldWords: the tenant's prefix and the term.
+func prefixed(prefix, term []byte) string { return string(prefix) + string(term) }
+
+// wordQuery matches a word — each of its tokens — in the title or the text.
+func (ix *Index) wordQuery(prefix []byte, w, field string) query.Query {
+	var terms []query.Query
+	for _, tok := range ix.analyzer.Analyze([]byte(w)) {
+		terms = append(terms, termQuery(field, prefixed(prefix, tok.Term)))
 	}
-	return query.NewDisjunctionQuery([]query.Query{title, text})
+	if len(terms) == 1 {
+		return terms[0]
+	}
+	return query.NewConjunctionQuery(terms)
+}
+
+// phraseQuery matches a phrase in the title or in the text: its tokens at
+// their positions, stop words leaving gaps (what Bleve's match phrase
+// query does, with the tenant's tokens).
+func (ix *Index) phraseQuery(prefix []byte, ph, field string) query.Query {
+	toks := ix.analyzer.Analyze([]byte(ph))
+	first, last := toks[0].Position, toks[0].Position
+	for _, t := range toks {
+		first, last = min(first, t.Position), max(last, t.Position)
+	}
+	terms := make([][]string, last-first+1)
+	for _, t := range toks {
+		terms[t.Position-first] = append(terms[t.Position-first], prefixed(prefix, t.Term))
+	}
+	if len(terms) == 1 && len(terms[0]) == 1 {
+		return termQuery(field, terms[0][0])
+	}
+	return query.NewMultiPhraseQuery(terms, field)
+}
+
+// isPhrase reports whether q checks positions (a phrase of one token is a
+// term query, and already required).
+func isPhrase(q query.Query) bool {
+	_, ok := q.(*query.MultiPhraseQuery)
+	return ok
+}
+
+// textLocations are the locations in the text (not the title) of a hit's
+// fieldWords matches.
+func textLocations(terms search.TermLocationMap) search.TermLocationMap {
+	out := search.TermLocationMap{}
+	for term, locs := range terms {
+		for _, l := range locs {
+			if len(l.ArrayPositions) == 1 && l.ArrayPositions[0] == textPosition {
+				out[term] = append(out[term], l)
+			}
+		}
+	}
+	return out
 }
 
 var validTypes = map[string]bool{
@@ -187,12 +218,11 @@ var validTypes = map[string]bool{
 	TypeDecision:                     true,
 }
 
-// request turns a search into a Bleve request, always restricted to the
-// tenant.
-func (ix *Index) request(tenantID string, q pmassist.SearchQuery) (*bleve.SearchRequest, parsedQuery, error) {
+// plan turns a search into Bleve's terms, always restricted to the tenant.
+func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 	pq, err := parseQuery(q.Q, ix.analyzer)
 	if err != nil {
-		return nil, pq, err
+		return nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -200,84 +230,114 @@ func (ix *Index) request(tenantID string, q pmassist.SearchQuery) (*bleve.Search
 	}
 	limit = min(limit, maxLimit)
 	if q.Offset < 0 {
-		return nil, pq, invalid("offset", "must not be negative")
+		return nil, invalid("offset", "must not be negative")
 	}
 	if q.Offset+limit > maxWindow {
-		return nil, pq, invalid("offset", "only the first 10000 results can be paged through")
+		return nil, invalid("offset", "only the first 10000 results can be paged through")
 	}
-	byDate := false
+	p := &plan{tenant: tenantID, pq: pq, limit: limit, offset: q.Offset, terms: map[string][]string{}}
 	switch q.Sort {
 	case "", "relevance":
+		// By date when there is nothing to score (a listing always is).
+		p.byDate = !pq.hasText()
 	case "date":
-		byDate = true
+		p.byDate = true
 	default:
-		return nil, pq, invalid("sort", "must be relevance or date")
+		return nil, invalid("sort", "must be relevance or date")
 	}
 
-	must := []query.Query{termQuery(fieldTenant, tenantID)}
-	for _, w := range pq.words {
-		must = append(must, textQuery(w, false))
+	// Every clause of the search's text is made of the tenant's tokens
+	// (see document): they restrict it to the tenant. A search without
+	// text is restricted by the tenant's term.
+	//
+	// The tokens of the words and phrases are the required terms; a
+	// phrase's order is then checked as a filter, only on the documents
+	// that have all the tokens (a phrase searcher reads the positions of
+	// every document holding its words, tens of thousands for two common
+	// words). Filters (a phrase, type, service, channel, author, dates)
+	// do not score: a filter matching most of the tenant (service=slack)
+	// cost as much as the words when it was a scored clause.
+	prefix := tenantPrefix(tenantID)
+	if !pq.hasText() {
+		p.must = []query.Query{termQuery(fieldTenant, tenantID)}
+	}
+	seen := map[string]bool{}
+	for _, s := range append(slices.Clip(pq.words), pq.phrases...) {
+		for _, tok := range ix.analyzer.Analyze([]byte(s)) {
+			if term := prefixed(prefix, tok.Term); !seen[term] {
+				seen[term] = true
+				p.must = append(p.must, termQuery(fieldWords, term))
+			}
+		}
+		if !p.byDate {
+			// Words in the title weigh more.
+			p.should = append(p.should, ix.wordQuery(prefix, s, fieldTitleWords))
+		}
 	}
 	for _, ph := range pq.phrases {
-		must = append(must, textQuery(ph, true))
+		if q := ix.phraseQuery(prefix, ph, fieldWords); isPhrase(q) {
+			p.filter = append(p.filter, q)
+		}
+	}
+	// filter adds a filter: a clause of its own in a listing, which has
+	// nothing else to match.
+	filter := func(q query.Query) {
+		if pq.hasText() {
+			p.filter = append(p.filter, q)
+		} else {
+			p.must = append(p.must, q)
+		}
 	}
 	if len(q.Types) > 0 {
 		var types []query.Query
-		seen := map[string]bool{}
 		for _, t := range q.Types {
 			if !validTypes[t] {
-				return nil, pq, invalid("type", "must be message, issue, pull_request or decision")
+				return nil, invalid("type", "must be message, issue, pull_request or decision")
 			}
-			if !seen[t] {
-				seen[t] = true
+			if !slices.Contains(p.types, t) {
+				p.types = append(p.types, t)
 				types = append(types, termQuery(fieldType, t))
 			}
 		}
-		must = append(must, query.NewDisjunctionQuery(types))
+		filter(query.NewDisjunctionQuery(types))
+	}
+	keyword := func(field, term string) {
+		filter(termQuery(field, term))
+		p.terms[field] = append(p.terms[field], term)
 	}
 	if q.Service != "" {
 		if !q.Service.Valid() {
-			return nil, pq, invalid("service", "must be slack, linear or github")
+			return nil, invalid("service", "must be slack, linear or github")
 		}
-		must = append(must, termQuery(fieldService, string(q.Service)))
+		keyword(fieldService, string(q.Service))
 	}
 	// Slack channels are shown with a '#' that is not part of their name.
 	if ch := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(q.Channel), "#")); ch != "" {
-		must = append(must, termQuery(fieldChannel, ch))
+		keyword(fieldChannel, ch)
 	}
 	if a := strings.ToLower(strings.TrimSpace(q.Author)); a != "" {
-		must = append(must, termQuery(fieldAuthor, a))
+		keyword(fieldAuthor, a)
 	}
 	if q.From != nil || q.To != nil {
 		var from, to time.Time
 		if q.From != nil {
 			if !validDate(*q.From) {
-				return nil, pq, invalid("from", "date out of range")
+				return nil, invalid("from", "date out of range")
 			}
 			from = *q.From
+			p.from = &from
 		}
 		if q.To != nil {
 			if !validDate(*q.To) {
-				return nil, pq, invalid("to", "date out of range")
+				return nil, invalid("to", "date out of range")
 			}
 			to = *q.To
+			p.to = &to
 		}
 		inclusive, exclusive := true, false
 		r := query.NewDateRangeInclusiveQuery(from, to, &inclusive, &exclusive)
 		r.SetField(fieldCreated)
-		must = append(must, r)
+		filter(r)
 	}
-
-	req := bleve.NewSearchRequestOptions(query.NewConjunctionQuery(must), limit, q.Offset, false)
-	// The date key ends with the document id: equal times never tie.
-	newest := search.SortOrder{&search.SortField{Field: fieldCreatedSort, Type: search.SortFieldAsString, Desc: true}}
-	switch {
-	case byDate || !pq.hasText():
-		// By date (a listing always is): no score to compute.
-		req.SortByCustom(newest)
-		req.Score = "none"
-	default:
-		req.SortByCustom(search.SortOrder{&search.SortScore{Desc: true}})
-	}
-	return req, pq, nil
+	return p, nil
 }

@@ -1,0 +1,248 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pmassist/pmassist"
+)
+
+// limited searches with the broad search's limits set.
+type limited struct {
+	ix                 *Index
+	broadLimit, capped int
+}
+
+func (l limited) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.SearchResults, error) {
+	l.ix.o.broadLimit, l.ix.o.relevanceCap = l.broadLimit, l.capped
+	return l.ix.Search(ctx, q)
+}
+
+// broadFixture indexes n messages of acme spread over about 40 weeks, one
+// every 3 hours, most of them with the word "rollout", a few without a
+// date, and some of another tenant; the same index is searched directly
+// (nothing is broad) and by periods (limits lowered).
+func broadFixture(t *testing.T, n int) (direct, byPeriods limited) {
+	t.Helper()
+	f := newFakeStore()
+	r := rand.New(rand.NewPCG(7, 8))
+	var items []*pmassist.Item
+	words := []string{"rollout", "rollout", "rollout", "billing", "search", "deploy"}
+	for i := range n {
+		text := fmt.Sprintf("%s of the %s worker, step %d", words[r.IntN(len(words))], words[r.IntN(len(words))], r.IntN(9))
+		at := t0.Add(-time.Duration(i) * 3 * time.Hour)
+		if i%97 == 0 {
+			at = time.Time{} // no date: no sort key, period noPeriod
+		}
+		items = append(items, msg("acme", fmt.Sprintf("m%05d", i), text, at))
+		if i%4 == 0 {
+			items = append(items, msg("beta", fmt.Sprintf("b%05d", i), text, at))
+		}
+	}
+	ix := openIndex(t, t.TempDir(), f)
+	add(f, ix, items...)
+	waitIdle(t, ix)
+	return limited{ix, 1 << 30, 1 << 30}, limited{ix, 50, 200}
+}
+
+func searchOf(t *testing.T, l limited, q pmassist.SearchQuery) *pmassist.SearchResults {
+	t.Helper()
+	res, err := l.Search(tenantCtx("acme"), q)
+	if err != nil {
+		t.Fatalf("Search(%+v): %v", q, err)
+	}
+	return res
+}
+
+func ids(res *pmassist.SearchResults) []string {
+	out := make([]string, len(res.Results))
+	for i, r := range res.Results {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// Sorted by date, a broad search gives exactly the pages of the direct
+// search, at every offset, and an estimated total once it stopped early.
+func TestBroadSearchByDate(t *testing.T) {
+	direct, byPeriods := broadFixture(t, 2000)
+	for _, q := range []pmassist.SearchQuery{
+		{Q: "rollout", Sort: "date"},
+		{Q: "rollout", Sort: "date", Offset: 20},
+		{Q: "rollout", Sort: "date", Offset: 600, Limit: 100},
+		{Q: "rollout", Sort: "date", Offset: 1500, Limit: 100}, // past the dated ones: the undated last
+		{Q: "", Channel: "eng"},                                // a listing
+		{Q: "billing worker", Sort: "date", Limit: 50},
+	} {
+		want := searchOf(t, direct, q)
+		got := searchOf(t, byPeriods, q)
+		if !want.TotalExact || want.Total <= 50 {
+			t.Fatalf("%+v: the direct search is not broad enough: %d", q, want.Total)
+		}
+		// Newest first, the undated last: with the index of version 2,
+		// whose raw 8-byte date keys Bleve cut at a 0xff byte, some were
+		// out of place.
+		for i := 1; i < len(want.Results); i++ {
+			prev, cur := want.Results[i-1].CreatedAt, want.Results[i].CreatedAt
+			if !cur.IsZero() && (prev.IsZero() || cur.After(prev)) {
+				t.Fatalf("%+v: %s of %v after %s of %v", q, want.Results[i].ID, cur, want.Results[i-1].ID, prev)
+			}
+		}
+		if !slices.Equal(ids(got), ids(want)) {
+			t.Fatalf("%+v: by periods %v, direct %v", q, ids(got), ids(want))
+		}
+		for _, r := range got.Results {
+			if !strings.HasPrefix(r.ID, "m") {
+				t.Fatalf("another tenant's result %s", r.ID)
+			}
+		}
+		if q.Offset < 1000 {
+			if got.TotalExact || got.Total < want.Total/3 || got.Total > want.Total*3 {
+				t.Errorf("%+v: total %d (exact %t), direct %d", q, got.Total, got.TotalExact, want.Total)
+			}
+		} else if !got.TotalExact || got.Total != want.Total {
+			t.Errorf("%+v: walked every period: total %d (exact %t), want %d exact", q, got.Total, got.TotalExact, want.Total)
+		}
+	}
+}
+
+// By relevance, a broad search ranks the newest matches with the scores of
+// the direct search: with a cap above the matches it is the direct search;
+// with a lower one, the pages hold the best of the newest periods, in
+// score order, and follow each other without gaps or repeats.
+func TestBroadSearchByRelevance(t *testing.T) {
+	direct, byPeriods := broadFixture(t, 2000)
+	q := pmassist.SearchQuery{Q: "billing worker", Limit: 50}
+	want := searchOf(t, direct, q)
+	wide := byPeriods
+	wide.capped = 100_000
+	got := searchOf(t, wide, q)
+	if len(got.Results) != len(want.Results) || !got.TotalExact || got.Total != want.Total {
+		t.Fatalf("every period: %d results (%d, exact %t), direct %d (%d)", len(got.Results), got.Total, got.TotalExact, len(want.Results), want.Total)
+	}
+	// The same scores in the same order; equal scores may come in another
+	// order (newest window first), so the ids are compared above the last
+	// page's lowest score.
+	last := want.Results[len(want.Results)-1].Score
+	above := func(res *pmassist.SearchResults) []string {
+		var out []string
+		for _, r := range res.Results {
+			if r.Score > last {
+				out = append(out, r.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i := range got.Results {
+		if got.Results[i].Score != want.Results[i].Score {
+			t.Fatalf("result %d: score %v by periods, %v directly", i, got.Results[i].Score, want.Results[i].Score)
+		}
+	}
+	if a, b := above(got), above(want); len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("above the last score: %v by periods, %v directly", a, b)
+	}
+
+	q = pmassist.SearchQuery{Q: "rollout", Limit: 100}
+	first := searchOf(t, byPeriods, q)
+	q.Offset = 100
+	second := searchOf(t, byPeriods, q)
+	all := searchOf(t, direct, pmassist.SearchQuery{Q: "rollout", Sort: "date", Limit: 100, Offset: 0})
+	if first.TotalExact || len(first.Results) != 100 || len(second.Results) != 100 {
+		t.Fatalf("pages of %d and %d, exact %t", len(first.Results), len(second.Results), first.TotalExact)
+	}
+	seen := map[string]bool{}
+	oldest := all.Results[len(all.Results)-1].CreatedAt
+	for i, r := range append(first.Results, second.Results...) {
+		if seen[r.ID] {
+			t.Fatalf("%s on both pages", r.ID)
+		}
+		seen[r.ID] = true
+		if i > 0 && i != 100 && r.Score > first.Results[max(0, i-1)%100].Score && i < 100 {
+			t.Fatalf("page 1 not in score order at %d", i)
+		}
+		if r.CreatedAt.IsZero() {
+			t.Fatalf("an undated message %s ranked among the newest", r.ID)
+		}
+	}
+	// The cap holds at least 200 matches: the newest 100 by date are all
+	// candidates, so none of the results is older than a few periods.
+	for _, r := range first.Results {
+		if r.CreatedAt.Before(oldest.AddDate(0, 0, -21)) {
+			t.Fatalf("%s of %v ranked, the newest 100 reach back to %v", r.ID, r.CreatedAt, oldest)
+		}
+	}
+}
+
+// Dates narrow the periods searched; what is outside them never appears.
+func TestBroadSearchDates(t *testing.T) {
+	direct, byPeriods := broadFixture(t, 2000)
+	from, to := t0.AddDate(0, 0, -120), t0.AddDate(0, 0, -60)
+	for _, sort := range []string{"date", "relevance"} {
+		q := pmassist.SearchQuery{Q: "rollout", Sort: sort, From: &from, To: &to, Limit: 100}
+		got := searchOf(t, byPeriods, q)
+		want := searchOf(t, direct, q)
+		if len(got.Results) == 0 {
+			t.Fatalf("%s: nothing", sort)
+		}
+		for _, r := range got.Results {
+			if r.CreatedAt.Before(from) || !r.CreatedAt.Before(to) {
+				t.Fatalf("%s: %s of %v outside %v–%v", sort, r.ID, r.CreatedAt, from, to)
+			}
+		}
+		if sort == "date" && !slices.Equal(ids(got), ids(want)) {
+			t.Fatalf("by date: %v, direct %v", ids(got), ids(want))
+		}
+	}
+}
+
+// Weeks run Monday to Monday (UTC); every block of a level is one term and
+// holds exactly the weeks of its two halves.
+func TestPeriods(t *testing.T) {
+	for _, c := range []struct {
+		at    time.Time
+		start time.Time
+	}{
+		{time.Date(2026, 11, 28, 23, 59, 0, 0, time.UTC), time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 29, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1969, 12, 28, 23, 59, 59, 0, time.UTC), time.Date(1969, 12, 22, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 30, 0, 30, 0, 0, time.FixedZone("CET", 3600)), time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}, // Sunday 23:30 UTC
+	} {
+		if got := weekStart(weekOf(c.at)); !got.Equal(c.start) {
+			t.Errorf("week of %v starts %v, want %v", c.at, got, c.start)
+		}
+	}
+	if terms := periodTerms(time.Time{}, false); len(terms) != 1 || terms[0] != noPeriod {
+		t.Fatalf("undated: %v", terms)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		at := time.Unix(r.Int64N(8_000_000_000)-3_000_000_000, 0).UTC()
+		w := weekOf(at)
+		start := weekStart(w)
+		if at.Before(start) || !at.Before(start.AddDate(0, 0, 7)) || start.Weekday() != time.Monday {
+			t.Fatalf("%v: week %d starts %v", at, w, start)
+		}
+		terms := periodTerms(at, true)
+		for k, term := range terms {
+			level, block, ok := parsePeriodTerm(term)
+			if !ok || level != k || w < block<<k || w >= (block+1)<<k {
+				t.Fatalf("%v (week %d): term %q at level %d", at, w, term, k)
+			}
+			if k > 0 {
+				_, below, _ := parsePeriodTerm(terms[k-1])
+				if below>>1 != block {
+					t.Fatalf("%v: block %d of level %d is not in %d", at, below, k-1, block)
+				}
+			}
+		}
+	}
+	if _, _, ok := parsePeriodTerm("junk"); ok {
+		t.Fatal("junk parsed")
+	}
+}
