@@ -51,7 +51,7 @@ type plan struct {
 	offset   int
 	from, to *time.Time
 	types    []string
-	terms    map[string][]string // field → required terms of the filters
+	required map[string][]string // field → terms every match has (words, pairs, keyword filters)
 }
 
 // request is the Bleve request of the plan with extra clauses, for size
@@ -135,19 +135,9 @@ func (ix *Index) estimate(ctx context.Context, r index.IndexReader, p *plan) (ui
 	if err != nil {
 		return 0, nil, err
 	}
-	// A word or a phrase needs each of its tokens (the tenant's: the
-	// counts are the tenant's own).
-	prefix := tenantPrefix(p.tenant)
-	for _, s := range append(slices.Clip(p.pq.words), p.pq.phrases...) {
-		for _, tok := range ix.analyzer.Analyze([]byte(s)) {
-			n, err := count(fieldWords, prefixed(prefix, tok.Term))
-			if err != nil {
-				return 0, nil, err
-			}
-			est = min(est, n)
-		}
-	}
-	for field, terms := range p.terms {
+	// Every required term bounds it; those of the words and phrases are the
+	// tenant's own (prefixed), so their counts are the tenant's.
+	for field, terms := range p.required {
 		for _, t := range terms {
 			n, err := count(field, t)
 			if err != nil {

@@ -190,13 +190,6 @@ func (ix *Index) phraseQuery(prefix []byte, ph, field string) query.Query {
 	return query.NewMultiPhraseQuery(terms, field)
 }
 
-// isPhrase reports whether q checks positions (a phrase of one token is a
-// term query, and already required).
-func isPhrase(q query.Query) bool {
-	_, ok := q.(*query.MultiPhraseQuery)
-	return ok
-}
-
 // textLocations are the locations in the text (not the title) of a hit's
 // fieldWords matches.
 func textLocations(terms search.TermLocationMap) search.TermLocationMap {
@@ -235,7 +228,7 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 	if q.Offset+limit > maxWindow {
 		return nil, invalid("offset", "only the first 10000 results can be paged through")
 	}
-	p := &plan{tenant: tenantID, pq: pq, limit: limit, offset: q.Offset, terms: map[string][]string{}}
+	p := &plan{tenant: tenantID, pq: pq, limit: limit, offset: q.Offset, required: map[string][]string{}}
 	switch q.Sort {
 	case "", "relevance":
 		// By date when there is nothing to score (a listing always is).
@@ -250,33 +243,54 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 	// (see document): they restrict it to the tenant. A search without
 	// text is restricted by the tenant's term.
 	//
-	// The tokens of the words and phrases are the required terms; a
-	// phrase's order is then checked as a filter, only on the documents
-	// that have all the tokens (a phrase searcher reads the positions of
-	// every document holding its words, tens of thousands for two common
-	// words). Filters (a phrase, type, service, channel, author, dates)
-	// do not score: a filter matching most of the tenant (service=slack)
-	// cost as much as the words when it was a scored clause.
+	// The tokens of the words, and the pairs of neighbouring tokens of the
+	// phrases (fieldPairs), are the required terms; the order of a phrase
+	// of three tokens or more is then checked as a filter, only on the
+	// documents that have all its pairs (a phrase searcher reads the
+	// positions of every document holding its words). Filters (a phrase,
+	// type, service, channel, author, dates) do not score: a filter
+	// matching most of the tenant (service=slack) cost as much as the words
+	// when it was a scored clause.
 	prefix := tenantPrefix(tenantID)
 	if !pq.hasText() {
 		p.must = []query.Query{termQuery(fieldTenant, tenantID)}
 	}
-	seen := map[string]bool{}
-	for _, s := range append(slices.Clip(pq.words), pq.phrases...) {
-		for _, tok := range ix.analyzer.Analyze([]byte(s)) {
-			if term := prefixed(prefix, tok.Term); !seen[term] {
-				seen[term] = true
-				p.must = append(p.must, termQuery(fieldWords, term))
-			}
+	require := func(field, term string) {
+		if !slices.Contains(p.required[field], term) {
+			p.required[field] = append(p.required[field], term)
+			p.must = append(p.must, termQuery(field, term))
 		}
-		if !p.byDate {
-			// Words in the title weigh more.
-			p.should = append(p.should, ix.wordQuery(prefix, s, fieldTitleWords))
+	}
+	for _, w := range pq.words {
+		for _, tok := range ix.analyzer.Analyze([]byte(w)) {
+			require(fieldWords, prefixed(prefix, tok.Term))
 		}
 	}
 	for _, ph := range pq.phrases {
-		if q := ix.phraseQuery(prefix, ph, fieldWords); isPhrase(q) {
-			p.filter = append(p.filter, q)
+		toks := ix.analyzer.Analyze([]byte(ph))
+		pairs := len(toks) > 1
+		for i := 1; i < len(toks); i++ {
+			if toks[i].Position <= toks[i-1].Position {
+				pairs = false // tokens sharing a position: no pairs
+			}
+		}
+		if !pairs {
+			for _, tok := range toks {
+				require(fieldWords, prefixed(prefix, tok.Term))
+			}
+		} else {
+			for i := 1; i < len(toks); i++ {
+				require(fieldPairs, string(pairTerm(prefix, toks[i-1].Term, toks[i].Term, toks[i].Position-toks[i-1].Position)))
+			}
+		}
+		if len(toks) > 2 || (len(toks) == 2 && !pairs) {
+			p.filter = append(p.filter, ix.phraseQuery(prefix, ph, fieldWords))
+		}
+	}
+	if !p.byDate {
+		// Words in the title weigh more.
+		for _, s := range append(slices.Clip(pq.words), pq.phrases...) {
+			p.should = append(p.should, ix.wordQuery(prefix, s, fieldTitleWords))
 		}
 	}
 	// filter adds a filter: a clause of its own in a listing, which has
@@ -303,7 +317,7 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 	}
 	keyword := func(field, term string) {
 		filter(termQuery(field, term))
-		p.terms[field] = append(p.terms[field], term)
+		p.required[field] = append(p.required[field], term)
 	}
 	if q.Service != "" {
 		if !q.Service.Valid() {

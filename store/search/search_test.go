@@ -113,6 +113,17 @@ func TestWordsAndPhrases(t *testing.T) {
 	wantIDs(t, ix, "acme", q(`"analytics pipeline" decided`), "pg-analytics")
 	wantIDs(t, ix, "acme", q(`"analytics pipeline" slow`))
 	wantIDs(t, ix, "acme", q(`"use postgres for the analytics"`), "pg-analytics")
+	// Phrases through pairs of neighbouring tokens: a stop word's gap
+	// counts, the order counts, neighbours elsewhere do not make a phrase,
+	// and a phrase never spans the title and the text.
+	wantIDs(t, ix, "acme", q(`"postgres for the analytics"`), "pg-analytics")
+	wantIDs(t, ix, "acme", q(`"postgres analytics"`))                 // the gap is missing
+	wantIDs(t, ix, "acme", q(`"postgres for analytics"`))             // the gap is too short
+	wantIDs(t, ix, "acme", q(`"analytics for the postgres"`))         // the order
+	wantIDs(t, ix, "acme", q(`"use postgres for the pipeline"`))      // each pair is there, the phrase is not
+	wantIDs(t, ix, "acme", q(`"dashboards are slow"`), "issue-title") // in the title
+	wantIDs(t, ix, "acme", q(`"slow nothing"`))                       // across title and text
+	wantIDs(t, ix, "acme", q(`"postgres is slow" "on mondays"`), "pg-slow")
 	wantIDs(t, ix, "acme", q("dashboards"), "clickhouse", "issue-title")
 	wantIDs(t, ix, "acme", q("the")) // only a stop word: nothing, no error
 	wantIDs(t, ix, "acme", q(`""`), "pg-analytics", "pg-slow", "clickhouse", "issue-title")
