@@ -1,8 +1,8 @@
 package search
 
 import (
+	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +36,6 @@ const (
 	fieldPeriod      = "period"       // the date's blocks of weeks; not in the mapping: see document
 	fieldWords       = "words"        // title and text, searchable; not in the mapping: see document
 	fieldTitleWords  = "title_words"  // the title alone, for its weight; not in the mapping
-	fieldPairs       = "pairs"        // neighbouring tokens, for phrases; not in the mapping: see document
 	fieldURL         = "url"
 	fieldExternalID  = "external_id"
 )
@@ -273,29 +272,21 @@ func (ix *Index) document(id string, d *doc) (*document.Document, error) {
 	// of title and text fields per word). The title is array position 0,
 	// the text 1: a phrase never spans the two, and the snippet takes the
 	// text's locations.
-	//
-	// Every pair of neighbouring tokens is also a term of fieldPairs
-	// (pairTerm): a phrase requires its pairs, which are rare where its
-	// words are common ("going forward": 47,000 documents have both words;
-	// checking their positions took 100 ms over a million messages). The
-	// pairs come from the words' analysis (wordsAnalysis), not a second.
-	an := &wordsAnalysis{an: ix.analyzer, prefix: tenantPrefix(d.Tenant)}
+	an := tenantAnalyzer{an: ix.analyzer, prefix: tenantPrefix(d.Tenant)}
 	for i, part := range []string{d.Title, d.Text} {
 		if part == "" {
 			continue
 		}
-		pos := []uint64{uint64(i)}
-		bd.AddField(document.NewTextFieldCustom(fieldWords, pos, []byte(part), index.IndexField|index.IncludeTermVectors, an))
-		bd.AddField(document.NewTextFieldCustom(fieldPairs, pos, []byte(part), index.IndexField, pairsOf{an}))
+		bd.AddField(document.NewTextFieldCustom(fieldWords, []uint64{uint64(i)}, []byte(part), index.IndexField|index.IncludeTermVectors, an))
 		if i == 0 {
 			bd.AddField(document.NewTextFieldCustom(fieldTitleWords, nil, []byte(part), index.IndexField, an))
 		}
 	}
 	// Every document has its periods, so that searching period by period
 	// (broad.go) covers all of them.
-	for k, term := range periodTerms(t, err == nil) {
-		bd.AddField(document.NewTextFieldCustom(fieldPeriod, []uint64{uint64(k)}, []byte(term), index.IndexField, nil))
-	}
+	// (one field whose analysis gives them all: a field per term cost a
+	// tenth of the indexing).
+	bd.AddField(document.NewTextFieldCustom(fieldPeriod, nil, []byte(strings.Join(periodTerms(t, err == nil), " ")), index.IndexField, periodAnalyzer{}))
 	return bd, nil
 }
 
@@ -343,6 +334,17 @@ func periodTerms(t time.Time, ok bool) []string {
 	return terms
 }
 
+// periodAnalyzer splits a document's period terms, joined by spaces.
+type periodAnalyzer struct{}
+
+func (periodAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	var ts analysis.TokenStream
+	for i, term := range bytes.Fields(input) {
+		ts = append(ts, &analysis.Token{Term: term, Position: i + 1, Type: analysis.AlphaNumeric})
+	}
+	return ts
+}
+
 // parsePeriodTerm reads a term of periodTerm.
 func parsePeriodTerm(term string) (level int, block int64, ok bool) {
 	if _, err := fmt.Sscanf(term, "%d:%d", &level, &block); err != nil || level < 0 || level > periodLevels {
@@ -377,49 +379,16 @@ const textPosition = 1
 // ':', the id, ':'. No tenant's prefix begins another's, whatever the ids.
 func tenantPrefix(tenantID string) []byte { return fmt.Appendf(nil, "%d:%s:", len(tenantID), tenantID) }
 
-// wordsAnalysis is the text analyzer of one document with every token
-// prefixed with its tenant; it keeps the pairs of the texts it analyzed
-// for pairsOf.
-type wordsAnalysis struct {
+// tenantAnalyzer is the text analyzer with every token prefixed.
+type tenantAnalyzer struct {
 	an     analysis.Analyzer
 	prefix []byte
-	pairs  map[string]analysis.TokenStream
 }
 
-func (a *wordsAnalysis) Analyze(input []byte) analysis.TokenStream {
+func (a tenantAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	ts := a.an.Analyze(input)
-	pairs := make(analysis.TokenStream, 0, max(len(ts)-1, 0))
-	for i := 1; i < len(ts); i++ {
-		pairs = append(pairs, &analysis.Token{Term: pairTerm(a.prefix, ts[i-1].Term, ts[i].Term, ts[i].Position-ts[i-1].Position),
-			Position: i, Start: ts[i-1].Start, End: ts[i].End, Type: analysis.AlphaNumeric})
-	}
-	if a.pairs == nil {
-		a.pairs = map[string]analysis.TokenStream{}
-	}
-	a.pairs[string(input)] = pairs
 	for _, t := range ts {
 		t.Term = append(append(make([]byte, 0, len(a.prefix)+len(t.Term)), a.prefix...), t.Term...)
 	}
 	return ts
-}
-
-// pairsOf is the analyzer of fieldPairs: the pairs wordsAnalysis found in
-// the same text (it analyzes the text first when it has not).
-type pairsOf struct{ words *wordsAnalysis }
-
-func (p pairsOf) Analyze(input []byte) analysis.TokenStream {
-	if ts, ok := p.words.pairs[string(input)]; ok {
-		return ts
-	}
-	p.words.Analyze(input)
-	return p.words.pairs[string(input)]
-}
-
-// pairTerm is the term of two tokens gap positions apart (a stop word
-// between them leaves a gap), of a tenant.
-func pairTerm(prefix, a, b []byte, gap int) []byte {
-	t := make([]byte, 0, len(prefix)+len(a)+len(b)+4)
-	t = append(append(t, prefix...), a...)
-	t = strconv.AppendInt(append(t, 0x1f), int64(gap), 10)
-	return append(append(t, 0x1f), b...)
 }

@@ -102,7 +102,7 @@ func FuzzParseQuery(f *testing.F) {
 					}
 					tenants++
 				case fieldType, fieldService, fieldChannel, fieldAuthor:
-				case fieldWords, fieldTitleWords, fieldPairs:
+				case fieldWords, fieldTitleWords:
 					if !strings.HasPrefix(x.Term, prefix) {
 						t.Fatalf("term %q of %q lacks the tenant's prefix %q", x.Term, x.FieldVal, prefix)
 					}

@@ -190,6 +190,13 @@ func (ix *Index) phraseQuery(prefix []byte, ph, field string) query.Query {
 	return query.NewMultiPhraseQuery(terms, field)
 }
 
+// isTerm reports whether q is a single term (a phrase of one token, which
+// is already required).
+func isTerm(q query.Query) bool {
+	_, ok := q.(*query.TermQuery)
+	return ok
+}
+
 // textLocations are the locations in the text (not the title) of a hit's
 // fieldWords matches.
 func textLocations(terms search.TermLocationMap) search.TermLocationMap {
@@ -243,14 +250,12 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 	// (see document): they restrict it to the tenant. A search without
 	// text is restricted by the tenant's term.
 	//
-	// The tokens of the words, and the pairs of neighbouring tokens of the
-	// phrases (fieldPairs), are the required terms; the order of a phrase
-	// of three tokens or more is then checked as a filter, only on the
-	// documents that have all its pairs (a phrase searcher reads the
-	// positions of every document holding its words). Filters (a phrase,
-	// type, service, channel, author, dates) do not score: a filter
-	// matching most of the tenant (service=slack) cost as much as the words
-	// when it was a scored clause.
+	// The tokens of the words and phrases are the required terms; the
+	// order of a phrase is then checked as a filter, on the documents that
+	// have all its tokens. Filters (a phrase, type, service, channel,
+	// author, dates) do not score: a filter matching most of the tenant
+	// (service=slack) cost as much as the words when it was a scored
+	// clause.
 	prefix := tenantPrefix(tenantID)
 	if !pq.hasText() {
 		p.must = []query.Query{termQuery(fieldTenant, tenantID)}
@@ -261,30 +266,14 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 			p.must = append(p.must, termQuery(field, term))
 		}
 	}
-	for _, w := range pq.words {
-		for _, tok := range ix.analyzer.Analyze([]byte(w)) {
+	for _, s := range append(slices.Clip(pq.words), pq.phrases...) {
+		for _, tok := range ix.analyzer.Analyze([]byte(s)) {
 			require(fieldWords, prefixed(prefix, tok.Term))
 		}
 	}
 	for _, ph := range pq.phrases {
-		toks := ix.analyzer.Analyze([]byte(ph))
-		pairs := len(toks) > 1
-		for i := 1; i < len(toks); i++ {
-			if toks[i].Position <= toks[i-1].Position {
-				pairs = false // tokens sharing a position: no pairs
-			}
-		}
-		if !pairs {
-			for _, tok := range toks {
-				require(fieldWords, prefixed(prefix, tok.Term))
-			}
-		} else {
-			for i := 1; i < len(toks); i++ {
-				require(fieldPairs, string(pairTerm(prefix, toks[i-1].Term, toks[i].Term, toks[i].Position-toks[i-1].Position)))
-			}
-		}
-		if len(toks) > 2 || (len(toks) == 2 && !pairs) {
-			p.filter = append(p.filter, ix.phraseQuery(prefix, ph, fieldWords))
+		if q := ix.phraseQuery(prefix, ph, fieldWords); !isTerm(q) {
+			p.filter = append(p.filter, q)
 		}
 	}
 	if !p.byDate {
