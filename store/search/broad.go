@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -19,8 +20,9 @@ import (
 // of them (30 ms by relevance, 65 ms by date; docs/benchmarks.md, figure 7).
 // So a broad search — one whose rarest required token has more than
 // broadLimit postings in the tenant — is run period by period,
-// newest first, a window at a time; a window is a week or an aligned block
-// of 2, 4, 8 or 16 weeks, one term each (periodTerms), sized from the matches
+// newest first, a window at a time; a window is an aligned block of 64
+// hours, or of 16 such blocks, and so on (periodTerms), one term each, sized
+// from the matches
 // per document seen so far to hold what is still wanted:
 //
 //   - sorted by date, it stops as soon as the windows searched hold the
@@ -110,11 +112,11 @@ func (ix *Index) find(ctx context.Context, p *plan) (outcome, error) {
 	return ix.findByPeriods(ctx, p, periods)
 }
 
-// periodCounts are the documents of each period block (every tenant's),
-// from the index's dictionary of periods.
+// periodCounts are the documents of each period block of windowLevel and up
+// (every tenant's), from the index's dictionary of periods.
 type periodCounts struct {
 	blocks         [periodLevels + 1]map[int64]uint64
-	newest, oldest int64 // weeks
+	newest, oldest int64 // blocks of windowLevel
 	undated, all   uint64
 	any            bool // a dated document exists
 }
@@ -160,43 +162,49 @@ func (ix *Index) estimate(ctx context.Context, r index.IndexReader, p *plan) (ui
 	if est <= uint64(ix.o.broadLimit) {
 		return est, nil, nil
 	}
-	dict, err := r.FieldDict(fieldPeriod)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer dict.Close()
 	pc := &periodCounts{}
 	for k := range pc.blocks {
 		pc.blocks[k] = map[int64]uint64{}
 	}
-	for {
-		e, err := dict.Next()
+	read := func(dict index.FieldDict, err error) error {
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
-		if e == nil {
-			break
-		}
-		if e.Term == noPeriod {
-			pc.undated = e.Count
-			pc.all += e.Count
-			continue
-		}
-		level, block, ok := parsePeriodTerm(e.Term)
-		if !ok {
-			continue
-		}
-		pc.blocks[level][block] = e.Count
-		if level == 0 {
-			pc.all += e.Count
-			if !pc.any || block > pc.newest {
-				pc.newest = block
+		defer dict.Close()
+		for {
+			e, err := dict.Next()
+			if err != nil || e == nil {
+				return err
 			}
-			if !pc.any || block < pc.oldest {
-				pc.oldest = block
+			if e.Term == noPeriod {
+				pc.undated = e.Count
+				pc.all += e.Count
+				continue
 			}
-			pc.any = true
+			level, block, ok := parsePeriodTerm(e.Term)
+			if !ok || level < windowLevel {
+				continue
+			}
+			pc.blocks[level][block] = e.Count
+			if level == windowLevel {
+				pc.all += e.Count
+				if !pc.any || block > pc.newest {
+					pc.newest = block
+				}
+				if !pc.any || block < pc.oldest {
+					pc.oldest = block
+				}
+				pc.any = true
+			}
 		}
+	}
+	// Only the levels of windows (the quarter-hours alone are a term per
+	// quarter-hour with a document), and the undated.
+	if err := read(r.FieldDictRange(fieldPeriod, []byte(periodTerm(windowLevel, 0)[:2]), []byte(fmt.Sprintf("%d;", periodLevels)))); err != nil {
+		return 0, nil, err
+	}
+	if err := read(r.FieldDictRange(fieldPeriod, []byte(noPeriod), []byte(noPeriod))); err != nil {
+		return 0, nil, err
 	}
 	return est, pc, nil
 }
@@ -222,12 +230,14 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 		hits = append(hits, res.Hits...)
 		return nil
 	}
+	// Positions are blocks of windowLevel.
+	shift := func(level int) int { return periodBits * (level - windowLevel) }
 	hi, lo := pc.newest, pc.oldest
 	if p.to != nil {
-		hi = min(hi, weekOf(p.to.Add(-time.Nanosecond)))
+		hi = min(hi, quarterOf(p.to.Add(-time.Nanosecond))>>(periodBits*windowLevel))
 	}
 	if p.from != nil {
-		lo = max(lo, weekOf(*p.from))
+		lo = max(lo, quarterOf(*p.from)>>(periodBits*windowLevel))
 	}
 	pos := hi
 	for pc.any && pos >= lo && total < goal {
@@ -239,21 +249,21 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 			want = uint64(float64(goal-total) * float64(searched) / float64(total) * 1.25)
 		}
 		// The largest block ending at pos that holds no more than that.
-		k := 0
+		k := windowLevel
 		for k < periodLevels {
-			n := k + 1
-			if ((pos>>n)+1)<<n-1 != pos || pc.blocks[n][pos>>n] > want {
+			n := shift(k + 1)
+			if ((pos>>n)+1)<<n-1 != pos || pc.blocks[k+1][pos>>n] > want {
 				break
 			}
-			k = n
+			k++
 		}
-		block := pos >> k
+		block := pos >> shift(k)
 		if docs := pc.blocks[k][block]; docs > 0 {
 			if err := window(periodTerm(k, block), docs); err != nil {
 				return outcome{}, err
 			}
 		}
-		pos = block<<k - 1
+		pos = block<<shift(k) - 1
 	}
 	exact := !pc.any || pos < lo
 	// Documents without a date come last by date, and are outside every
@@ -274,12 +284,12 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 	}
 	out := outcome{total: total, exact: exact}
 	if !exact && searched > 0 {
-		// The documents the search could match: those of its weeks.
+		// The documents the search could match: those of its dates.
 		all := pc.all
 		if p.from != nil || p.to != nil {
 			all = 0
-			for w, n := range pc.blocks[0] {
-				if w >= lo && w <= hi {
+			for b, n := range pc.blocks[windowLevel] {
+				if b >= lo && b <= hi {
 					all += n
 				}
 			}

@@ -201,20 +201,20 @@ func TestBroadSearchDates(t *testing.T) {
 	}
 }
 
-// Weeks run Monday to Monday (UTC); every block of a level is one term and
-// holds exactly the weeks of its two halves.
+// Quarter-hours are numbered from 1970 (UTC), and every block of a level
+// holds exactly the 16 blocks of the level below.
 func TestPeriods(t *testing.T) {
 	for _, c := range []struct {
 		at    time.Time
 		start time.Time
 	}{
-		{time.Date(2026, 11, 28, 23, 59, 0, 0, time.UTC), time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)},
-		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 29, 0, 0, 0, 0, time.UTC)},
-		{time.Date(1969, 12, 28, 23, 59, 59, 0, time.UTC), time.Date(1969, 12, 22, 0, 0, 0, 0, time.UTC)},
-		{time.Date(2026, 11, 30, 0, 30, 0, 0, time.FixedZone("CET", 3600)), time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}, // Sunday 23:30 UTC
+		{time.Date(2026, 11, 28, 23, 59, 0, 0, time.UTC), time.Date(2026, 11, 28, 23, 45, 0, 0, time.UTC)},
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1969, 12, 31, 23, 45, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 30, 5, 50, 0, 0, time.FixedZone("IST", 19800)), time.Date(2026, 11, 30, 0, 15, 0, 0, time.UTC)},
 	} {
-		if got := weekStart(weekOf(c.at)); !got.Equal(c.start) {
-			t.Errorf("week of %v starts %v, want %v", c.at, got, c.start)
+		if got := quarterStart(quarterOf(c.at)); !got.Equal(c.start) {
+			t.Errorf("quarter of %v starts %v, want %v", c.at, got, c.start)
 		}
 	}
 	if terms := periodTerms(time.Time{}, false); len(terms) != 1 || terms[0] != noPeriod {
@@ -222,21 +222,21 @@ func TestPeriods(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
-		at := time.Unix(r.Int64N(8_000_000_000)-3_000_000_000, 0).UTC()
-		w := weekOf(at)
-		start := weekStart(w)
-		if at.Before(start) || !at.Before(start.AddDate(0, 0, 7)) || start.Weekday() != time.Monday {
-			t.Fatalf("%v: week %d starts %v", at, w, start)
+		at := time.Unix(r.Int64N(8_000_000_000)-3_000_000_000, r.Int64N(1e9)).UTC()
+		q := quarterOf(at)
+		start := quarterStart(q)
+		if at.Before(start) || !at.Before(start.Add(15*time.Minute)) {
+			t.Fatalf("%v: quarter %d starts %v", at, q, start)
 		}
 		terms := periodTerms(at, true)
 		for k, term := range terms {
 			level, block, ok := parsePeriodTerm(term)
-			if !ok || level != k || w < block<<k || w >= (block+1)<<k {
-				t.Fatalf("%v (week %d): term %q at level %d", at, w, term, k)
+			if !ok || level != k || q>>(periodBits*k) != block {
+				t.Fatalf("%v (quarter %d): term %q at level %d", at, q, term, k)
 			}
 			if k > 0 {
 				_, below, _ := parsePeriodTerm(terms[k-1])
-				if below>>1 != block {
+				if below>>periodBits != block {
 					t.Fatalf("%v: block %d of level %d is not in %d", at, below, k-1, block)
 				}
 			}
@@ -244,5 +244,107 @@ func TestPeriods(t *testing.T) {
 	}
 	if _, _, ok := parsePeriodTerm("junk"); ok {
 		t.Fatal("junk parsed")
+	}
+}
+
+// A range of quarter-hours is exactly the union of its blocks, and few of
+// them: a quarter-hour is inside the range if and only if one of its
+// blocks is a block of the range.
+func TestRangeTerms(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(from, to int64) {
+		t.Helper()
+		terms := rangeTerms(from, to)
+		set := map[string]bool{}
+		for _, term := range terms {
+			if set[term] {
+				t.Fatalf("[%d, %d): %s twice", from, to, term)
+			}
+			set[term] = true
+		}
+		if len(terms) > 2*15*periodLevels+64 {
+			t.Fatalf("[%d, %d): %d terms", from, to, len(terms))
+		}
+		probe := func(q int64) {
+			in := false
+			for _, term := range periodTerms(quarterStart(q), true) {
+				in = in || set[term]
+			}
+			if in != (q >= from && q < to) {
+				t.Fatalf("[%d, %d) (%d terms): quarter %d inside %t", from, to, len(terms), q, in)
+			}
+		}
+		for _, q := range []int64{from - 1, from, from + 1, to - 1, to, to + 1, (from + to) / 2} {
+			probe(q)
+		}
+		for range 50 {
+			probe(from - 100 + r.Int64N(to-from+200))
+		}
+	}
+	for range 3000 {
+		from := r.Int64N(4_000_000) - 1_000_000
+		span := []int64{1, 96, 96 * 7, 96 * 365, r.Int64N(50), r.Int64N(5_000_000)}[r.IntN(6)]
+		check(from, from+span)
+	}
+	check(quarterOf(minDate), quarterOf(maxDate))
+	if terms := rangeTerms(5, 5); len(terms) != 0 {
+		t.Fatalf("empty range: %v", terms)
+	}
+}
+
+// A range of dates finds exactly the documents in it, whether its ends are
+// whole quarter-hours (days in a timezone) or any instant.
+func TestDateRangesAreExact(t *testing.T) {
+	f := newFakeStore()
+	ix := openIndex(t, t.TempDir(), f)
+	r := rand.New(rand.NewPCG(5, 6))
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var items []*pmassist.Item
+	for i := range 300 {
+		at := base.Add(time.Duration(r.Int64N(int64(10 * 24 * time.Hour))))
+		if i%10 == 0 {
+			at = base.Add(time.Duration(r.IntN(10*96)) * 15 * time.Minute) // on a quarter-hour
+		}
+		items = append(items, msg("acme", fmt.Sprintf("m%03d", i), "status update", at))
+	}
+	add(f, ix, items...)
+	waitIdle(t, ix)
+	ist := time.FixedZone("IST", 19800)
+	for n := range 60 {
+		var from, to time.Time
+		switch n % 3 {
+		case 0: // whole days in a timezone
+			d := r.IntN(8)
+			from = time.Date(2026, 11, 1+d, 0, 0, 0, 0, ist)
+			to = from.AddDate(0, 0, 1+r.IntN(3))
+		case 1: // any instants
+			from = base.Add(time.Duration(r.Int64N(int64(10 * 24 * time.Hour))))
+			to = from.Add(time.Duration(r.Int64N(int64(3 * 24 * time.Hour))))
+		default: // within a quarter-hour or two
+			from = items[r.IntN(len(items))].CreatedAt.Add(-time.Duration(r.Int64N(int64(10 * time.Minute))))
+			to = from.Add(time.Duration(r.Int64N(int64(20 * time.Minute))))
+		}
+		var want []string
+		for _, it := range items {
+			if !it.CreatedAt.Before(from) && it.CreatedAt.Before(to) {
+				want = append(want, it.ID)
+			}
+		}
+		var got []string
+		for offset := 0; ; offset += 100 {
+			res := mustSearch(t, ix, "acme", pmassist.SearchQuery{From: &from, To: &to, Limit: 100, Offset: offset})
+			got = append(got, ids(res)...)
+			if len(res.Results) < 100 {
+				if res.Total != len(want) {
+					t.Fatalf("[%v, %v): total %d, want %d", from, to, res.Total, len(want))
+				}
+				break
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("[%v, %v): %v, want %v", from, to, got, want)
+		}
 	}
 }

@@ -43,8 +43,9 @@ import (
 
 // Version is the version of what the index holds; a change rebuilds it.
 // Version 2: the date sort key ends with the document id (no ties).
-// Version 3: every document has its period (the ISO week of its date), and
-// the date sort key is written in hexadecimal (see sortKey).
+// Version 3: title and text searched through tenant-prefixed words; every
+// document has its periods (blocks of quarter-hours), which replace the
+// indexed date; the date sort key is written in hexadecimal (see sortKey).
 const Version = 3
 
 // States of the index (pmassist.IndexState).

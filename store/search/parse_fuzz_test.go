@@ -101,7 +101,7 @@ func FuzzParseQuery(f *testing.F) {
 						t.Fatalf("tenant clause %q, want %q", x.Term, tenantID)
 					}
 					tenants++
-				case fieldType, fieldService, fieldChannel, fieldAuthor:
+				case fieldType, fieldService, fieldChannel, fieldAuthor, fieldPeriod:
 				case fieldWords, fieldTitleWords:
 					if !strings.HasPrefix(x.Term, prefix) {
 						t.Fatalf("term %q of %q lacks the tenant's prefix %q", x.Term, x.FieldVal, prefix)
@@ -112,6 +112,11 @@ func FuzzParseQuery(f *testing.F) {
 				default:
 					t.Fatalf("term query on %q", x.FieldVal)
 				}
+			case *query.TermRangeQuery:
+				if x.FieldVal != fieldCreatedSort {
+					t.Fatalf("term range on %q", x.FieldVal)
+				}
+			case *query.MatchNoneQuery:
 			case *query.MultiPhraseQuery:
 				if x.FieldVal != fieldWords && x.FieldVal != fieldTitleWords {
 					t.Fatalf("phrase on %q", x.FieldVal)

@@ -190,6 +190,40 @@ func (ix *Index) phraseQuery(prefix []byte, ph, field string) query.Query {
 	return query.NewMultiPhraseQuery(terms, field)
 }
 
+// dateRange matches the dates in [from, to): the whole quarter-hours inside
+// as blocks of periods (days in every timezone begin at a quarter-hour: a
+// day or a year is a handful of blocks), the rest at either end by the date
+// keys (hexadecimal, so that their order is the dates').
+func dateRange(from, to time.Time) query.Query {
+	if !from.Before(to) {
+		return query.NewMatchNoneQuery()
+	}
+	keys := func(from, to time.Time) query.Query {
+		inclusive, exclusive := true, false
+		q := query.NewTermRangeInclusiveQuery(string(sortKey(from, "")), string(sortKey(to, "")), &inclusive, &exclusive)
+		q.SetField(fieldCreatedSort)
+		return q
+	}
+	first, last := quarterOf(from), quarterOf(to) // whole quarters: [first, last)
+	if !quarterStart(first).Equal(from) {
+		first++
+	}
+	if first >= last {
+		return keys(from, to) // within one quarter-hour, or two
+	}
+	var parts []query.Query
+	for _, term := range rangeTerms(first, last) {
+		parts = append(parts, termQuery(fieldPeriod, term))
+	}
+	if start := quarterStart(first); from.Before(start) {
+		parts = append(parts, keys(from, start))
+	}
+	if end := quarterStart(last); end.Before(to) {
+		parts = append(parts, keys(end, to))
+	}
+	return query.NewDisjunctionQuery(parts)
+}
+
 // isTerm reports whether q is a single term (a phrase of one token, which
 // is already required).
 func isTerm(q query.Query) bool {
@@ -322,7 +356,7 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 		keyword(fieldAuthor, a)
 	}
 	if q.From != nil || q.To != nil {
-		var from, to time.Time
+		from, to := minDate, maxDate
 		if q.From != nil {
 			if !validDate(*q.From) {
 				return nil, invalid("from", "date out of range")
@@ -337,10 +371,7 @@ func (ix *Index) plan(tenantID string, q pmassist.SearchQuery) (*plan, error) {
 			to = *q.To
 			p.to = &to
 		}
-		inclusive, exclusive := true, false
-		r := query.NewDateRangeInclusiveQuery(from, to, &inclusive, &exclusive)
-		r.SetField(fieldCreated)
-		filter(r)
+		filter(dateRange(from, to))
 	}
 	return p, nil
 }
