@@ -103,13 +103,18 @@ func (ix *Index) find(ctx context.Context, p *plan) (outcome, error) {
 		return outcome{}, err
 	}
 	if est <= uint64(ix.o.broadLimit) {
-		res, err := ix.idx.SearchInContext(ctx, p.request(p.limit, p.offset))
-		if err != nil {
-			return outcome{}, err
-		}
-		return outcome{hits: res.Hits, total: res.Total, exact: true}, nil
+		return ix.findDirect(ctx, p)
 	}
-	return ix.findByPeriods(ctx, p, periods)
+	return ix.findByPeriods(ctx, p, periods, est)
+}
+
+// findDirect runs the first phase of a search in one go.
+func (ix *Index) findDirect(ctx context.Context, p *plan) (outcome, error) {
+	res, err := ix.idx.SearchInContext(ctx, p.request(p.limit, p.offset))
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{hits: res.Hits, total: res.Total, exact: true}, nil
 }
 
 // periodCounts are the documents of each period block of windowLevel and up
@@ -200,8 +205,11 @@ func (ix *Index) estimate(ctx context.Context, r index.IndexReader, p *plan) (ui
 	}
 	// Only the levels of windows (the quarter-hours alone are a term per
 	// quarter-hour with a document), and the undated.
-	if err := read(r.FieldDictRange(fieldPeriod, []byte(periodTerm(windowLevel, 0)[:2]), []byte(fmt.Sprintf("%d;", periodLevels)))); err != nil {
-		return 0, nil, err
+	for k := windowLevel; k <= periodLevels; k++ {
+		// "<k>:" up to "<k>;", the character after ':'.
+		if err := read(r.FieldDictRange(fieldPeriod, fmt.Appendf(nil, "%d:", k), fmt.Appendf(nil, "%d;", k))); err != nil {
+			return 0, nil, err
+		}
 	}
 	if err := read(r.FieldDictRange(fieldPeriod, []byte(noPeriod), []byte(noPeriod))); err != nil {
 		return 0, nil, err
@@ -210,7 +218,7 @@ func (ix *Index) estimate(ctx context.Context, r index.IndexReader, p *plan) (ui
 }
 
 // findByPeriods runs a broad search window by window, newest first.
-func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (outcome, error) {
+func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts, est uint64) (outcome, error) {
 	need := p.offset + p.limit
 	goal := uint64(need)
 	if !p.byDate {
@@ -221,6 +229,9 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 	window := func(term string, docs uint64) error {
 		t := termQuery(fieldPeriod, term)
 		t.SetBoost(0) // the period weighs nothing: scores are those of the whole search
+		if ix.o.windows != nil {
+			ix.o.windows.Add(1)
+		}
 		res, err := ix.idx.SearchInContext(ctx, p.request(need, 0, t))
 		if err != nil {
 			return err
@@ -239,14 +250,37 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 	if p.from != nil {
 		lo = max(lo, quarterOf(*p.from)>>(periodBits*windowLevel))
 	}
+	// The documents the search could match: those of its dates.
+	all := pc.all
+	if p.from != nil || p.to != nil {
+		all = 0
+		for b, n := range pc.blocks[windowLevel] {
+			if b >= lo && b <= hi {
+				all += n
+			}
+		}
+	}
 	pos := hi
 	for pc.any && pos >= lo && total < goal {
+		if !ix.o.walkAll && searched > 0 && float64(total)*float64(all)/float64(searched) < float64(goal) {
+			// At the rate seen so far the windows would all be walked
+			// without reaching the goal (a phrase or words that are
+			// common apart and rare together): a window costs a good part
+			// of a whole search, so one search is cheaper.
+			return ix.findDirect(ctx, p)
+		}
 		// Documents the next window should cover: what is still wanted at
-		// the rate seen so far, or, with nothing found yet, as many as
-		// were searched (the windows double).
-		want := max(searched, 1)
-		if total > 0 {
+		// the rate seen so far; at first, at the rate of the estimate
+		// (which can only be higher than the real one); with nothing found
+		// yet, as many as were searched (the windows double).
+		var want uint64
+		switch {
+		case total > 0:
 			want = uint64(float64(goal-total) * float64(searched) / float64(total) * 1.25)
+		case searched == 0 && est > 0:
+			want = uint64(float64(goal) * float64(all) / float64(est) * 1.25)
+		default:
+			want = max(searched, 1)
 		}
 		// The largest block ending at pos that holds no more than that.
 		k := windowLevel
@@ -284,16 +318,6 @@ func (ix *Index) findByPeriods(ctx context.Context, p *plan, pc *periodCounts) (
 	}
 	out := outcome{total: total, exact: exact}
 	if !exact && searched > 0 {
-		// The documents the search could match: those of its dates.
-		all := pc.all
-		if p.from != nil || p.to != nil {
-			all = 0
-			for b, n := range pc.blocks[windowLevel] {
-				if b >= lo && b <= hi {
-					all += n
-				}
-			}
-		}
 		out.total = max(total, uint64(float64(total)*float64(all)/float64(searched)))
 	}
 	if p.offset < len(hits) {

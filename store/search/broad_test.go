@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,10 +17,11 @@ import (
 type limited struct {
 	ix                 *Index
 	broadLimit, capped int
+	walkAll            bool
 }
 
 func (l limited) Search(ctx context.Context, q pmassist.SearchQuery) (*pmassist.SearchResults, error) {
-	l.ix.o.broadLimit, l.ix.o.relevanceCap = l.broadLimit, l.capped
+	l.ix.o.broadLimit, l.ix.o.relevanceCap, l.ix.o.walkAll = l.broadLimit, l.capped, l.walkAll
 	return l.ix.Search(ctx, q)
 }
 
@@ -44,10 +46,10 @@ func broadFixture(t *testing.T, n int) (direct, byPeriods limited) {
 			items = append(items, msg("beta", fmt.Sprintf("b%05d", i), text, at))
 		}
 	}
-	ix := openIndex(t, t.TempDir(), f)
+	ix := openIndex(t, t.TempDir(), f, func(o *Options) { o.windows = new(atomic.Int64) })
 	add(f, ix, items...)
 	waitIdle(t, ix)
-	return limited{ix, 1 << 30, 1 << 30}, limited{ix, 50, 200}
+	return limited{ix, 1 << 30, 1 << 30, false}, limited{ix, 50, 200, false}
 }
 
 func searchOf(t *testing.T, l limited, q pmassist.SearchQuery) *pmassist.SearchResults {
@@ -120,7 +122,7 @@ func TestBroadSearchByRelevance(t *testing.T) {
 	q := pmassist.SearchQuery{Q: "billing worker", Limit: 50}
 	want := searchOf(t, direct, q)
 	wide := byPeriods
-	wide.capped = 100_000
+	wide.capped, wide.walkAll = 100_000, true
 	got := searchOf(t, wide, q)
 	if len(got.Results) != len(want.Results) || !got.TotalExact || got.Total != want.Total {
 		t.Fatalf("every period: %d results (%d, exact %t), direct %d (%d)", len(got.Results), got.Total, got.TotalExact, len(want.Results), want.Total)
@@ -202,7 +204,7 @@ func TestBroadSearchDates(t *testing.T) {
 }
 
 // Quarter-hours are numbered from 1970 (UTC), and every block of a level
-// holds exactly the 16 blocks of the level below.
+// holds exactly the 4 blocks of the level below.
 func TestPeriods(t *testing.T) {
 	for _, c := range []struct {
 		at    time.Time
@@ -262,7 +264,7 @@ func TestRangeTerms(t *testing.T) {
 			}
 			set[term] = true
 		}
-		if len(terms) > 2*15*periodLevels+64 {
+		if len(terms) > 2*(1<<periodBits-1)*periodLevels+64 {
 			t.Fatalf("[%d, %d): %d terms", from, to, len(terms))
 		}
 		probe := func(q int64) {
@@ -346,5 +348,27 @@ func TestDateRangesAreExact(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("[%v, %v): %v, want %v", from, to, got, want)
 		}
+	}
+}
+
+// A broad search whose windows show it will not reach its goal (words
+// common apart, rare together) runs as one search: exact, and the same as
+// the direct search.
+func TestBroadSearchFallsBackToOneSearch(t *testing.T) {
+	direct, byPeriods := broadFixture(t, 2000)
+	q := pmassist.SearchQuery{Q: "billing deploy", Limit: 50}
+	want := searchOf(t, direct, q)
+	got := searchOf(t, byPeriods, q)
+	if !got.TotalExact || got.Total != want.Total || len(got.Results) != len(want.Results) || want.Total >= 200 {
+		t.Fatalf("%d results, total %d (exact %t); direct %d, total %d", len(got.Results), got.Total, got.TotalExact, len(want.Results), want.Total)
+	}
+	fellBack := byPeriods.ix.o.windows.Load()
+	walking := byPeriods
+	walking.walkAll = true
+	if res := searchOf(t, walking, q); res.Total != want.Total || !res.TotalExact {
+		t.Fatalf("walking every window: total %d (exact %t), want %d", res.Total, res.TotalExact, want.Total)
+	}
+	if walked := byPeriods.ix.o.windows.Load() - fellBack; fellBack > 2 || walked <= fellBack {
+		t.Fatalf("%d windows before one search, %d walking them all", fellBack, walked)
 	}
 }

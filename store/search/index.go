@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -92,6 +93,11 @@ type Options struct {
 	// broadLimit and relevanceCap are those of broad.go (defaults
 	// broadLimit, relevanceCap); tests lower them.
 	broadLimit, relevanceCap int
+	// walkAll keeps a broad search walking its windows when one search
+	// would be cheaper (tests of the windows).
+	walkAll bool
+	// windows counts the windows broad searches ran (tests).
+	windows *atomic.Int64
 }
 
 // Index is the search index: a pmassist.SearchService and a

@@ -294,17 +294,17 @@ func (ix *Index) document(id string, d *doc) (*document.Document, error) {
 }
 
 // Periods. Time is cut into quarter-hours (every timezone's day starts at
-// a quarter-hour), numbered from 1970-01-01 00:00 UTC; 16 quarter-hours
-// make a block of level 1 (4 hours), 16 of those a block of level 2 (64
+// a quarter-hour), numbered from 1970-01-01 00:00 UTC; 4 quarter-hours
+// make a block of level 1 (an hour), 4 of those a block of level 2 (4
 // hours), and so on to level periodLevels (about 30 years). A document is
 // indexed with the term of each block its date is in, "<level>:<number>":
 // any block is one term. A range of dates is a handful of blocks
 // (rangeTerms); a broad search walks blocks newest first (broad.go).
 const (
-	periodLevels = 5
-	periodBits   = 4 // 16 blocks make one of the next level
+	periodLevels = 10
+	periodBits   = 2 // 4 blocks make one of the next level
 	quarterHour  = int64(15 * time.Minute)
-	windowLevel  = 2 // broad searches use blocks of this level and up
+	windowLevel  = 4 // broad searches use blocks of this level (64 hours) and up
 )
 
 // noPeriod is the only period term of a document without a date.
