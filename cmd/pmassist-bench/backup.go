@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pmassist/pmassist"
+	"github.com/pmassist/pmassist/internal/apiclient"
 	"github.com/pmassist/pmassist/store"
 )
 
@@ -253,7 +254,7 @@ func (b *bench) download(ctx context.Context, w io.Writer) (int64, error) {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 1000))
-		return 0, &statusError{method: "GET", path: "/api/v1/admin/backup", status: res.StatusCode, want: http.StatusOK, body: string(body)}
+		return 0, &apiclient.StatusError{Method: "GET", Path: "/api/v1/admin/backup", Status: res.StatusCode, Want: http.StatusOK, Body: string(body)}
 	}
 	return io.Copy(w, res.Body)
 }

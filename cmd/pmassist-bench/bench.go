@@ -23,6 +23,7 @@ import (
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/internal/apiclient"
 )
 
 // corpusEnd is the end of the generated year of chat: fixed, so that a
@@ -88,7 +89,7 @@ type bench struct {
 	m        *app.Main
 	base     string
 	acme     tenant
-	op       *apiClient
+	op       *apiclient.Client
 
 	bareTime time.Duration // figure 1's baseline: indexing the corpus into bare Bleve
 	rows     []row
@@ -315,8 +316,8 @@ func (b *bench) figure1(ctx context.Context) error {
 // it returns the time from the request until then. The job must have
 // stored n new items.
 func (b *bench) ingestTimed(ctx context.Context, waitIdle func(context.Context) error, base, token string, n int) (time.Duration, error) {
-	api := newAPIClient(base)
-	api.token = token
+	api := apiclient.New(base, 4)
+	api.Token = token
 	wctx, cancel := context.WithTimeout(ctx, stepTimeout+time.Duration(n/1000)*time.Second)
 	defer cancel()
 	b.settleDisk()
@@ -443,7 +444,7 @@ func (b *bench) figure2(ctx context.Context) error {
 // keep-alive loopback connection, and returns the times of the measured
 // ones, from the request to the last byte of the answer.
 func (b *bench) apiSearches(ctx context.Context, base, token string, warmup, queries []benchQuery) ([]time.Duration, error) {
-	client := newAPIClient(base).http
+	client := apiclient.New(base, 4).HTTP
 	search := func(q benchQuery) (time.Duration, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/search?"+q.values().Encode(), nil)
 		if err != nil {
@@ -462,8 +463,7 @@ func (b *bench) apiSearches(ctx context.Context, base, token string, warmup, que
 			return 0, nil, err
 		}
 		if res.StatusCode != http.StatusOK {
-			return 0, nil, &statusError{method: "GET", path: "/api/v1/search?" + q.values().Encode(), status: res.StatusCode,
-				want: http.StatusOK, body: string(body)}
+			return 0, nil, &apiclient.StatusError{Method: "GET", Path: "/api/v1/search?" + q.values().Encode(), Status: res.StatusCode, Want: http.StatusOK, Body: string(body)}
 		}
 		return took, body, nil
 	}

@@ -408,7 +408,7 @@ func (b *bench) memoryIdle(ctx context.Context) (procMemory, error) {
 	}
 	b.logf("created %d tenants and filled them with %s items each in %s; server process (pid %d): %s", b.size.IdleTenants,
 		thousands(int64(b.size.IdleTenantItems)), since(start), c.pid(), filled)
-	op.http.CloseIdleConnections()
+	op.HTTP.CloseIdleConnections()
 	if err := c.control(ctx, "/gc"); err != nil {
 		return procMemory{}, err
 	}

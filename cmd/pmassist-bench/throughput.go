@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pmassist/pmassist/internal/apiclient"
 )
 
 // Figure 3: API throughput. Concurrent keep-alive clients send
@@ -29,14 +31,14 @@ const (
 // bare handler.
 func (b *bench) figure3(ctx context.Context) error {
 	// One request first: the answer the bare handler will write.
-	api := newAPIClient(b.base)
-	api.token = b.acme.token
+	api := apiclient.New(b.base, 4)
+	api.Token = b.acme.token
 	req, err := http.NewRequestWithContext(ctx, "GET", b.base+decisionLogsPath, nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+b.acme.token)
-	res, err := api.http.Do(req)
+	res, err := api.HTTP.Do(req)
 	if err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func (b *bench) figure3(ctx context.Context) error {
 		return err
 	}
 	if res.StatusCode != http.StatusOK {
-		return &statusError{method: "GET", path: decisionLogsPath, status: res.StatusCode, want: http.StatusOK, body: string(body)}
+		return &apiclient.StatusError{Method: "GET", Path: decisionLogsPath, Status: res.StatusCode, Want: http.StatusOK, Body: string(body)}
 	}
 	var page struct {
 		Decisions []json.RawMessage `json:"decision_logs"`
