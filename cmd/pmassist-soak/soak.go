@@ -24,6 +24,7 @@ import (
 	"github.com/pmassist/pmassist/app"
 	"github.com/pmassist/pmassist/integrations/oauth"
 	"github.com/pmassist/pmassist/internal/apiclient"
+	"github.com/pmassist/pmassist/internal/httpx"
 	"github.com/pmassist/pmassist/password"
 )
 
@@ -133,7 +134,7 @@ func (s *soak) run(ctx context.Context) (rep *report, err error) {
 	}
 	wg.Go(func() { s.feed(loadCtx) })
 	s.logf("load on: %d users, %.0f new messages/s; warming up for %s", s.o.users, s.o.feedRate, s.o.warmup)
-	if err := sleep(ctx, s.o.warmup); err != nil {
+	if err := httpx.Sleep(ctx, s.o.warmup); err != nil {
 		stopLoad()
 		wg.Wait()
 		return nil, err
@@ -318,7 +319,7 @@ func (s *soak) waitFirstRuns(ctx context.Context) error {
 		if synced == len(s.tenants) && len(conns) == len(s.tenants) {
 			break
 		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+		if err := httpx.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return fmt.Errorf("%d of %d connections synced: %w", synced, len(s.tenants), err)
 		}
 	}
@@ -341,7 +342,7 @@ func (s *soak) user(ctx context.Context, u int) {
 	// Spread the users' first requests over one pause.
 	next := time.Now().Add(time.Duration(rng.Int64N(int64(s.o.userEvery))))
 	for {
-		if err := sleep(ctx, time.Until(next)); err != nil {
+		if err := httpx.Sleep(ctx, time.Until(next)); err != nil {
 			return
 		}
 		next = next.Add(s.o.userEvery)
@@ -454,7 +455,7 @@ func (s *soak) sampleFor(ctx context.Context, d time.Duration) ([]sample, error)
 		if next.After(start.Add(d)) {
 			break
 		}
-		if err := sleep(ctx, time.Until(next)); err != nil {
+		if err := httpx.Sleep(ctx, time.Until(next)); err != nil {
 			return out, err
 		}
 		s.checkJobs(ctx)
@@ -538,7 +539,7 @@ func (s *soak) drain(ctx context.Context) (fed, found int, err error) {
 			s.logf("all %d new messages ingested and found by search %s after the load stopped", fed, since(start))
 			return fed, found, nil
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := httpx.Sleep(ctx, 500*time.Millisecond); err != nil {
 			var missing []string
 			for i := range done {
 				if !done[i] && len(missing) < 5 {
@@ -607,21 +608,6 @@ func readRSS() uint64 {
 		return 0
 	}
 	return pages * uint64(os.Getpagesize())
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func since(start time.Time) string { return time.Since(start).Round(time.Millisecond).String() }
