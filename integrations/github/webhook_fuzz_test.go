@@ -1,16 +1,15 @@
 package github
 
 import (
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/internal/fuzzcheck"
 )
 
 // FuzzWebhook feeds deliveries (event, delivery id, body) under a valid
@@ -53,9 +52,9 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("delivery %+v", d)
 		}
 		// The id is the header's (checked above); the rest comes from the body.
-		checkBounded(t, reflect.ValueOf(d.Items), len(body), "items")
-		checkBounded(t, reflect.ValueOf(d.WorkspaceID), len(body), "workspace id")
-		checkBounded(t, reflect.ValueOf(d.WorkspaceLogin), len(body), "workspace login")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d.Items), len(body), 24, "items")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d.WorkspaceID), len(body), 24, "workspace id")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d.WorkspaceLogin), len(body), 24, "workspace login")
 		for _, it := range d.Items {
 			k := strings.LastIndexByte(it.ExternalID, '#')
 			if _, err := strconv.Atoi(it.ExternalID[k+1:]); k < 0 || err != nil || it.ExternalID[:k] != it.Channel || it.Channel == "" {
@@ -65,55 +64,7 @@ func FuzzWebhook(f *testing.F) {
 				it.MergedAt != nil && it.State != "merged" {
 				t.Fatalf("item %+v", it)
 			}
-			checkStored(t, it)
+			fuzzcheck.Stored(t, it)
 		}
 	})
-}
-
-// checkStored: the item encodes as the store encodes it, and reads back
-// the same.
-func checkStored(t *testing.T, it *pmassist.Item) {
-	t.Helper()
-	b, err := json.Marshal(it)
-	if err != nil {
-		t.Fatalf("the item cannot be stored: %v\n%+v", err, it)
-	}
-	var back pmassist.Item
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatalf("the stored item does not read back: %v", err)
-	}
-	b2, _ := json.Marshal(&back)
-	if string(b) != string(b2) {
-		t.Fatalf("the item changes when stored:\n%s\n%s", b, b2)
-	}
-}
-
-// checkBounded: every string is valid UTF-8 and at most three times the
-// input (JSON decoding turns an invalid byte into U+FFFD) plus the digits
-// of a number; every slice is shorter than the input.
-func checkBounded(t *testing.T, v reflect.Value, n int, path string) {
-	t.Helper()
-	switch v.Kind() {
-	case reflect.String:
-		if s := v.String(); len(s) > 3*n+24 || !utf8.ValidString(s) {
-			t.Fatalf("%s: %d bytes out of %d input bytes, valid UTF-8 %v", path, len(s), n, utf8.ValidString(s))
-		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			checkBounded(t, v.Elem(), n, path)
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				checkBounded(t, v.Field(i), n, path+"."+v.Type().Field(i).Name)
-			}
-		}
-	case reflect.Slice:
-		if v.Len() > n {
-			t.Fatalf("%s: %d elements out of %d input bytes", path, v.Len(), n)
-		}
-		for i := 0; i < v.Len(); i++ {
-			checkBounded(t, v.Index(i), n, path)
-		}
-	}
 }

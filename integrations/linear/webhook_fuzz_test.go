@@ -6,10 +6,10 @@ import (
 	"reflect"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/internal/fuzzcheck"
 )
 
 // FuzzWebhook feeds webhook bodies under a valid Linear-Signature (seeds in
@@ -62,66 +62,18 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("delivery %+v of a %q %q", d, env.Type, env.Action)
 		}
 		// The id is the header's (checked above); the rest comes from the body.
-		checkBounded(t, reflect.ValueOf(d.Items), len(body), "items")
-		checkBounded(t, reflect.ValueOf(d.WorkspaceID), len(body), "workspace")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d.Items), len(body), 16, "items")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d.WorkspaceID), len(body), 16, "workspace")
 		for _, it := range d.Items {
 			if it.Service != pmassist.ServiceLinear || it.Type != pmassist.ItemIssue || it.ExternalID == "" ||
 				it.TenantID != "" || it.ConnectionID != "" || it.ID != "" || it.Deleted != (env.Action == "remove") {
 				t.Fatalf("item %+v", it)
 			}
-			checkStored(t, it)
+			fuzzcheck.Stored(t, it)
 		}
 		h.Del("Linear-Delivery")
 		if d3, err := c.Parse(h, body); err != nil || d3.Refresh != d.Refresh || !reflect.DeepEqual(d3.Items, d.Items) {
 			t.Fatalf("without Linear-Delivery: %+v, %v", d3, err)
 		}
 	})
-}
-
-// checkStored: the item encodes as the store encodes it, and reads back
-// the same.
-func checkStored(t *testing.T, it *pmassist.Item) {
-	t.Helper()
-	b, err := json.Marshal(it)
-	if err != nil {
-		t.Fatalf("the item cannot be stored: %v\n%+v", err, it)
-	}
-	var back pmassist.Item
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatalf("the stored item does not read back: %v", err)
-	}
-	b2, _ := json.Marshal(&back)
-	if string(b) != string(b2) {
-		t.Fatalf("the item changes when stored:\n%s\n%s", b, b2)
-	}
-}
-
-// checkBounded: every string is valid UTF-8 and at most three times the
-// body (JSON decoding turns an invalid byte into U+FFFD); every slice is
-// shorter than the body.
-func checkBounded(t *testing.T, v reflect.Value, n int, path string) {
-	t.Helper()
-	switch v.Kind() {
-	case reflect.String:
-		if s := v.String(); len(s) > 3*n+16 || !utf8.ValidString(s) {
-			t.Fatalf("%s: %d bytes out of a %d-byte body, valid UTF-8 %v", path, len(s), n, utf8.ValidString(s))
-		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			checkBounded(t, v.Elem(), n, path)
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				checkBounded(t, v.Field(i), n, path+"."+v.Type().Field(i).Name)
-			}
-		}
-	case reflect.Slice:
-		if v.Len() > n {
-			t.Fatalf("%s: %d elements out of a %d-byte body", path, v.Len(), n)
-		}
-		for i := 0; i < v.Len(); i++ {
-			checkBounded(t, v.Index(i), n, path)
-		}
-	}
 }

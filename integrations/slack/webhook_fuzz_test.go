@@ -1,15 +1,14 @@
 package slack
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pmassist/pmassist"
 	"github.com/pmassist/pmassist/integrations/fake"
+	"github.com/pmassist/pmassist/internal/fuzzcheck"
 )
 
 // FuzzWebhook feeds Events API bodies under a valid signature (seeds in
@@ -55,7 +54,7 @@ func FuzzWebhook(f *testing.F) {
 		if d.Refresh || len(d.Items) > 1 || d.Challenge != "" && (len(d.Items) > 0 || d.ID != "" || d.WorkspaceID != "") {
 			t.Fatalf("delivery %+v", d)
 		}
-		checkBounded(t, reflect.ValueOf(d).Elem(), len(body), "delivery")
+		fuzzcheck.Bounded(t, reflect.ValueOf(d).Elem(), len(body), 16, "delivery")
 		for _, it := range d.Items {
 			if it.Service != pmassist.ServiceSlack || it.Type != pmassist.ItemMessage || it.TenantID != "" || it.ConnectionID != "" || it.ID != "" {
 				t.Fatalf("item %+v", it)
@@ -66,55 +65,7 @@ func FuzzWebhook(f *testing.F) {
 			if _, ok := parseTS(strings.TrimPrefix(it.ExternalID, it.ChannelID+":")); !ok || it.CreatedAt.IsZero() {
 				t.Fatalf("item %q created %v", it.ExternalID, it.CreatedAt)
 			}
-			checkStored(t, it)
+			fuzzcheck.Stored(t, it)
 		}
 	})
-}
-
-// checkStored: the item encodes as the store encodes it, and reads back
-// the same.
-func checkStored(t *testing.T, it *pmassist.Item) {
-	t.Helper()
-	b, err := json.Marshal(it)
-	if err != nil {
-		t.Fatalf("the item cannot be stored: %v\n%+v", err, it)
-	}
-	var back pmassist.Item
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatalf("the stored item does not read back: %v", err)
-	}
-	b2, _ := json.Marshal(&back)
-	if string(b) != string(b2) {
-		t.Fatalf("the item changes when stored:\n%s\n%s", b, b2)
-	}
-}
-
-// checkBounded: every string is valid UTF-8 and at most three times the
-// body (JSON decoding turns an invalid byte into U+FFFD), plus a little for
-// the separators of composed ids; every slice is shorter than the body.
-func checkBounded(t *testing.T, v reflect.Value, n int, path string) {
-	t.Helper()
-	switch v.Kind() {
-	case reflect.String:
-		if s := v.String(); len(s) > 3*n+16 || !utf8.ValidString(s) {
-			t.Fatalf("%s: %d bytes out of a %d-byte body, valid UTF-8 %v", path, len(s), n, utf8.ValidString(s))
-		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			checkBounded(t, v.Elem(), n, path)
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				checkBounded(t, v.Field(i), n, path+"."+v.Type().Field(i).Name)
-			}
-		}
-	case reflect.Slice:
-		if v.Len() > n {
-			t.Fatalf("%s: %d elements out of a %d-byte body", path, v.Len(), n)
-		}
-		for i := 0; i < v.Len(); i++ {
-			checkBounded(t, v.Index(i), n, path)
-		}
-	}
 }
