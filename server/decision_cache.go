@@ -1,10 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/pmassist/pmassist"
@@ -88,24 +84,4 @@ func (c *pageCache) put(k pageKey, version uint64, body []byte) {
 	}
 	c.entries[k] = cachedPage{version: version, body: body}
 	c.size += len(body)
-}
-
-// encodeJSON returns what writeJSON writes for v.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(true)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// writeJSONBytes writes an answer encodeJSON made, with writeJSON's headers.
-func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

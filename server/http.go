@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,14 +81,35 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if v == nil {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
+	// Every answer's value encodes; a failure would leave the body empty.
+	body, _ := encodeJSON(v)
+	writeJSONBytes(w, status, body)
+}
+
+// encodeJSON returns what writeJSON writes for v.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeJSONBytes writes an answer encodeJSON made, with its length.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	if v != nil {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(true)
-		_ = enc.Encode(v)
-	}
+	_, _ = w.Write(body)
 }
 
 // decodeJSON reads a JSON request body into dst: the media type must be JSON
