@@ -53,7 +53,7 @@ type plan struct {
 	offset   int
 	from, to *time.Time
 	types    []string
-	required map[string][]string // field → terms every match has (words, pairs, keyword filters)
+	required map[string][]string // field → terms every match has (the words' tokens, keyword filters)
 }
 
 // request is the Bleve request of the plan with extra clauses, for size
